@@ -1,0 +1,91 @@
+import type { BackendName, Config } from "../config/schema.js";
+import type { Bundle } from "../oci/bundle.js";
+import type { Signal } from "../oci/signals.js";
+import type { Status } from "../runtime/status.js";
+import type { ContainerRecord } from "../state/record.js";
+import type { Logger } from "../log.js";
+import { UnsupportedError } from "../errors.js";
+
+export interface CreateRequest {
+  readonly id: string;
+  readonly bundle: Bundle;
+  /** The container's own directory under the nexcage root; the backend may keep its state here. */
+  readonly dir: string;
+  /** Absolute path; the backend writes the init's pid there, as runc does (no newline). */
+  readonly pidFile: string;
+  readonly consoleSocket?: string;
+  readonly noPivot: boolean;
+  readonly noNewKeyring: boolean;
+  readonly preserveFds: number;
+}
+
+export interface Created {
+  /** What the backend needs to find the container again. */
+  readonly ref: Record<string, unknown>;
+  /** Host pid of the container's init. */
+  readonly pid: number;
+}
+
+export interface Probe {
+  readonly status: Status;
+  readonly pid: number;
+}
+
+/** Process exit code of a foreground run. */
+export type ExitCode = number;
+
+/** Global settings every backend may need from the command line. */
+export interface BackendContext {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly systemdCgroup: boolean;
+  readonly debug: boolean;
+}
+
+/**
+ * A backend turns lifecycle operations into its own tool's calls. It never touches nexcage
+ * records: the runtime owns them and holds the id's lock around every call here.
+ */
+export interface Backend {
+  readonly name: BackendName;
+  create(req: CreateRequest): Promise<Created>;
+  start(rec: ContainerRecord): Promise<void>;
+  kill(rec: ContainerRecord, signal: Signal, all: boolean): Promise<void>;
+  /** Removes the backend's container. With force, also a running one; a missing one is not an error. */
+  delete(rec: ContainerRecord, force: boolean): Promise<void>;
+  /** Removes whatever a crashed create may have left under `dir`, without a record. */
+  purge(id: string, dir: string): Promise<void>;
+  /** The live truth about status and pid. */
+  probe(rec: ContainerRecord): Promise<Probe>;
+  /**
+   * create + start, waiting in the foreground for the process and returning its exit code.
+   * `onStarted` is called once the init's pid is known, so the runtime can publish the record.
+   */
+  run?(req: CreateRequest, onStarted: (created: Created) => Promise<void>): Promise<ExitCode>;
+  /** Versions and availability of the backend's tools, for `health`. */
+  health(): Promise<HealthReport>;
+}
+
+export interface HealthReport {
+  readonly backend: BackendName;
+  readonly ok: boolean;
+  readonly details: readonly string[];
+}
+
+type Loader = (ctx: BackendContext) => Promise<Backend>;
+
+/** name → lazy import, so a call loads only the backend it uses. */
+const REGISTRY: Readonly<Record<BackendName, Loader>> = {
+  crun: async (ctx) => (await import("./crun/index.js")).createCrunBackend(ctx),
+  runc: async (ctx) => (await import("./runc/index.js")).createRuncBackend(ctx),
+  "proxmox-lxc": async () => {
+    throw new UnsupportedError("backend proxmox-lxc is not implemented in this version of nexcage");
+  },
+  "proxmox-vm": async () => {
+    throw new UnsupportedError("backend proxmox-vm is not implemented in this version of nexcage");
+  },
+};
+
+export function loadBackend(name: BackendName, ctx: BackendContext): Promise<Backend> {
+  return REGISTRY[name](ctx);
+}

@@ -1,0 +1,220 @@
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { constants } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import type { BackendName } from "../config/schema.js";
+import { BackendError, oneLine } from "../errors.js";
+import type { Signal } from "../oci/signals.js";
+import { isSameLiveProcess } from "../proc/stat.js";
+import type { ContainerRecord } from "../state/record.js";
+import type { Backend, BackendContext, Created, CreateRequest, ExitCode, HealthReport, Probe } from "./backend.js";
+import { readPidFile, waitForPidFile } from "./pid-file.js";
+
+export interface OciCliSettings {
+  readonly name: BackendName;
+  readonly binary: string;
+  readonly timeoutMs: number;
+}
+
+type Stdio = "inherit" | "capture";
+
+/** The runtime's last error message written to its --log file (JSON lines) after `offset`. */
+export function lastLoggedError(text: string): string | undefined {
+  let found: string | undefined;
+  for (const line of text.split("\n")) {
+    if (!line.trim().startsWith("{")) continue;
+    try {
+      const entry = JSON.parse(line) as { level?: unknown; msg?: unknown };
+      if (entry.level === "error" && typeof entry.msg === "string") found = entry.msg;
+    } catch {
+      // a torn or foreign line: ignore it
+    }
+  }
+  return found;
+}
+
+function readFrom(path: string, offset: number): string {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return "";
+  }
+  try {
+    const size = statSync(path).size;
+    if (size <= offset) return "";
+    const buf = Buffer.alloc(size - offset);
+    readSync(fd, buf, 0, buf.length, offset);
+    return buf.toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * A backend over an OCI runtime CLI (runc, crun). Each container gets its own runtime root at
+ * <nexcage-root>/<id>/<backend>, so the runtime's state lives beside nexcage's record and a crashed
+ * create can always be found again from the id alone.
+ */
+export class OciCliBackend implements Backend {
+  readonly name: BackendName;
+
+  constructor(
+    private readonly settings: OciCliSettings,
+    private readonly ctx: BackendContext,
+  ) {
+    this.name = settings.name;
+  }
+
+  runtimeRoot(dir: string): string {
+    return join(dir, this.name);
+  }
+
+  private logFile(dir: string): string {
+    return join(dir, `${this.name}.log`);
+  }
+
+  private globalArgs(dir: string): string[] {
+    const args = ["--root", this.runtimeRoot(dir), "--log", this.logFile(dir), "--log-format", "json"];
+    if (this.ctx.systemdCgroup) args.push("--systemd-cgroup");
+    return args;
+  }
+
+  /** Runs the runtime; on failure throws its own error message, prefixed with what failed. */
+  private async call(
+    dir: string,
+    args: string[],
+    what: string,
+    opts: { stdio: Stdio; cwd?: string; extraFds?: number } = { stdio: "capture" },
+  ): Promise<{ exitCode: number; stdout: string }> {
+    const log = this.logFile(dir);
+    const offset = sizeOf(log);
+    const argv = [...this.globalArgs(dir), ...args];
+    this.ctx.log.debug({ argv: [this.settings.binary, ...argv] }, `${this.name}: ${args[0]}`);
+    const extra = Array.from({ length: opts.extraFds ?? 0 }, () => "inherit" as const);
+    const result = await execa(this.settings.binary, argv, {
+      stdio: opts.stdio === "inherit" ? ["inherit", "inherit", "inherit", ...extra] : ["ignore", "pipe", "pipe"],
+      cwd: opts.cwd,
+      timeout: this.settings.timeoutMs,
+      reject: false,
+      stripFinalNewline: true,
+    });
+    if (result.exitCode === 0) return { exitCode: 0, stdout: typeof result.stdout === "string" ? result.stdout : "" };
+    if (result.timedOut) {
+      throw new BackendError(`${what}: ${this.name} did not answer within ${this.settings.timeoutMs / 1000}s`);
+    }
+    if (result.code === "ENOENT" || (result.failed && result.exitCode === undefined && !result.signal)) {
+      throw new BackendError(`${what}: cannot run ${this.settings.binary}: ${result.shortMessage ?? "not found"}`);
+    }
+    const stderr = typeof result.stderr === "string" ? result.stderr : "";
+    const logged = lastLoggedError(readFrom(log, offset));
+    const reason = logged ?? (stderr.trim() || (result.signal ? `killed by ${result.signal}` : `exit status ${result.exitCode}`));
+    this.ctx.log.debug({ stderr, exitCode: result.exitCode }, `${this.name}: ${args[0]} failed`);
+    throw new BackendError(`${what}: ${oneLine(reason)}`);
+  }
+
+  /** True when the runtime has state for this container under its root. */
+  private known(dir: string, id: string): boolean {
+    return existsSync(join(this.runtimeRoot(dir), id));
+  }
+
+  private createArgs(verb: "create" | "run", req: CreateRequest): string[] {
+    const args = [verb, "--bundle", req.bundle.path, "--pid-file", req.pidFile];
+    if (req.consoleSocket !== undefined) args.push("--console-socket", req.consoleSocket);
+    if (req.noPivot) args.push("--no-pivot");
+    if (req.noNewKeyring) args.push("--no-new-keyring");
+    if (req.preserveFds > 0) args.push("--preserve-fds", String(req.preserveFds));
+    args.push(req.id);
+    return args;
+  }
+
+  async create(req: CreateRequest): Promise<Created> {
+    await this.call(req.dir, this.createArgs("create", req), "create failed", {
+      stdio: "inherit",
+      cwd: req.bundle.path,
+      extraFds: req.preserveFds,
+    });
+    const pid = readPidFile(req.pidFile);
+    return { ref: { root: this.runtimeRoot(req.dir) }, pid };
+  }
+
+  async run(req: CreateRequest, onStarted: (created: Created) => Promise<void>): Promise<ExitCode> {
+    const argv = [...this.globalArgs(req.dir), ...this.createArgs("run", req)];
+    this.ctx.log.debug({ argv: [this.settings.binary, ...argv] }, `${this.name}: run`);
+    const extra = Array.from({ length: req.preserveFds }, () => "inherit" as const);
+    const child = execa(this.settings.binary, argv, {
+      stdio: ["inherit", "inherit", "inherit", ...extra],
+      cwd: req.bundle.path,
+      reject: false,
+    });
+    const pid = await waitForPidFile(req.pidFile, () => child.exitCode !== null || child.killed);
+    if (pid !== undefined) await onStarted({ ref: { root: this.runtimeRoot(req.dir) }, pid });
+    const result = await child;
+    if (pid === undefined && result.exitCode !== 0) {
+      const logged = lastLoggedError(readFrom(this.logFile(req.dir), 0));
+      throw new BackendError(`run failed: ${oneLine(logged ?? `exit status ${result.exitCode}`)}`);
+    }
+    if (result.exitCode !== undefined) return result.exitCode;
+    return 128 + (result.signal ? signalNumber(result.signal) : 0);
+  }
+
+  async start(rec: ContainerRecord): Promise<void> {
+    await this.call(this.dirOf(rec), ["start", rec.id], "start failed");
+  }
+
+  async kill(rec: ContainerRecord, signal: Signal, all: boolean): Promise<void> {
+    const args = ["kill"];
+    if (all) args.push("--all");
+    args.push(rec.id, String(signal.number));
+    await this.call(this.dirOf(rec), args, "kill failed");
+  }
+
+  async delete(rec: ContainerRecord, force: boolean): Promise<void> {
+    const dir = this.dirOf(rec);
+    if (!this.known(dir, rec.id)) return;
+    await this.call(dir, force ? ["delete", "--force", rec.id] : ["delete", rec.id], "delete failed");
+  }
+
+  async purge(id: string, dir: string): Promise<void> {
+    if (!this.known(dir, id)) return;
+    await this.call(dir, ["delete", "--force", id], "delete failed");
+  }
+
+  async probe(rec: ContainerRecord): Promise<Probe> {
+    const alive = rec.pid > 0 && rec.nexcage.pidStartTime !== undefined && isSameLiveProcess(rec.pid, rec.nexcage.pidStartTime);
+    if (!alive) return { status: "stopped", pid: 0 };
+    return { status: rec.status === "creating" ? "created" : rec.status === "stopped" ? "running" : rec.status, pid: rec.pid };
+  }
+
+  async health(): Promise<HealthReport> {
+    const result = await execa(this.settings.binary, ["--version"], { reject: false, timeout: 10_000, stdin: "ignore" });
+    if (result.exitCode !== 0) {
+      return {
+        backend: this.name,
+        ok: false,
+        details: [`${this.settings.binary}: ${result.code === "ENOENT" ? "not installed" : oneLine(String(result.stderr || result.shortMessage))}`],
+      };
+    }
+    const lines = String(result.stdout).split("\n").filter((l) => l.trim() !== "");
+    return { backend: this.name, ok: true, details: [`${this.settings.binary}: ${lines.slice(0, 2).join(", ")}`] };
+  }
+
+  private dirOf(rec: ContainerRecord): string {
+    const root = rec.nexcage.ref["root"];
+    if (typeof root !== "string") throw new BackendError(`state of container ${rec.id} has no ${this.name} root`);
+    return join(root, "..");
+  }
+}
+
+function signalNumber(name: string): number {
+  return (constants.signals as Record<string, number>)[name] ?? 0;
+}
+

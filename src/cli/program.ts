@@ -1,0 +1,45 @@
+import { Command, Option } from "commander";
+import { CliContext, DEFAULT_ROOT } from "./context.js";
+import { register as create } from "./commands/create.js";
+import { register as del } from "./commands/delete.js";
+import { register as health } from "./commands/health.js";
+import { register as kill } from "./commands/kill.js";
+import { register as list } from "./commands/list.js";
+import { register as run } from "./commands/run.js";
+import { register as spec } from "./commands/spec.js";
+import { register as start } from "./commands/start.js";
+import { register as state } from "./commands/state.js";
+import { register as stop } from "./commands/stop.js";
+import { register as version, versionText } from "./commands/version.js";
+
+/** The commander program: global flags first (as containerd passes them), one file per command. */
+export function buildProgram(): { program: Command; ctx: CliContext } {
+  const program = new Command("nexcage");
+  const ctx = new CliContext(program);
+  program
+    .description("OCI runtime that routes each container to crun, runc, Proxmox LXC or Proxmox VM")
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput({ writeErr: () => {}, outputError: () => {} })
+    .showSuggestionAfterError(false)
+    .option("--root <dir>", "root directory for container state", DEFAULT_ROOT)
+    .option("--log <file>", "write log lines to this file (containerd reads errors from it)")
+    .addOption(new Option("--log-format <format>", "log format").choices(["text", "json"]).default("text"))
+    .option("--debug", "log debug messages (routing decisions, backend calls)")
+    .option("--systemd-cgroup", "use systemd to manage the container's cgroups")
+    .option("--config <file>", "nexcage configuration file (default: $NEXCAGE_CONFIG, /etc/nexcage/config.json)")
+    .option("-v, --version", "print the version")
+    .on("option:version", () => {
+      process.stdout.write(versionText());
+      ctx.exitCode = 0;
+      throw new VersionShown();
+    });
+  for (const reg of [create, start, state, kill, del, run, list, spec, stop, health, version]) reg(program, ctx);
+  for (const cmd of program.commands) {
+    cmd.exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} }).showSuggestionAfterError(false);
+  }
+  return { program, ctx };
+}
+
+/** Thrown to stop parsing once --version was printed. */
+export class VersionShown extends Error {}

@@ -1,0 +1,58 @@
+import { readFileSync } from "node:fs";
+import { ConfigError } from "../errors.js";
+import { configSchema, type Config } from "./schema.js";
+
+export const SYSTEM_CONFIG_PATH = "/etc/nexcage/config.json";
+
+export interface LoadedConfig {
+  readonly config: Config;
+  /** Where it came from: a file path, or "built-in defaults". */
+  readonly source: string;
+}
+
+/** The file to read: --config, then $NEXCAGE_CONFIG, then /etc/nexcage/config.json if it exists. */
+export function configPathFor(flag: string | undefined, env: NodeJS.ProcessEnv): { path: string; required: boolean } | undefined {
+  if (flag !== undefined && flag !== "") return { path: flag, required: true };
+  const fromEnv = env["NEXCAGE_CONFIG"];
+  if (fromEnv !== undefined && fromEnv !== "") return { path: fromEnv, required: true };
+  return { path: SYSTEM_CONFIG_PATH, required: false };
+}
+
+/** Validates a parsed document; errors name the key path of the first problems. */
+export function parseConfig(doc: unknown, source: string): Config {
+  const result = configSchema.safeParse(doc);
+  if (result.success) return result.data;
+  const problems = result.error.issues.slice(0, 3).map((issue) => {
+    let path = issue.path.map(String).join(".");
+    let message = issue.message;
+    if (issue.code === "unrecognized_keys") {
+      const keys = issue.keys.map((k) => (path ? `${path}.${k}` : k));
+      return `unknown key ${keys.join(", ")}`;
+    }
+    if (path === "") path = "(top level)";
+    return `${path}: ${message}`;
+  });
+  throw new ConfigError(`invalid config ${source}: ${problems.join("; ")}`);
+}
+
+export function loadConfig(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const where = configPathFor(flag, env);
+  if (!where) return { config: parseConfig({}, "built-in defaults"), source: "built-in defaults" };
+  let text: string;
+  try {
+    text = readFileSync(where.path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (!where.required && code === "ENOENT") {
+      return { config: parseConfig({}, "built-in defaults"), source: "built-in defaults" };
+    }
+    throw new ConfigError(`cannot read config ${where.path}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`invalid config ${where.path}: not JSON: ${(e as Error).message}`);
+  }
+  return { config: parseConfig(doc, where.path), source: where.path };
+}

@@ -1,0 +1,71 @@
+import { z } from "zod";
+
+export const BACKEND_NAMES = ["crun", "runc", "proxmox-lxc", "proxmox-vm"] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+const absolutePath = z.string().min(1).refine((p) => p.startsWith("/") && !p.includes("\0"), {
+  message: "must be an absolute path",
+});
+
+const backendName = z.enum(BACKEND_NAMES);
+
+const regexSource = z.string().min(1).superRefine((src, ctx) => {
+  try {
+    new RegExp(src);
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: `invalid regular expression: ${(e as Error).message}` });
+  }
+});
+
+/**
+ * One routing rule: every condition given must match; the first matching rule wins.
+ * `id` is a glob (`*` any run of characters, `?` one character), `idRegex` a JavaScript regular
+ * expression tested against the whole id unless it anchors itself, `annotations` maps bundle
+ * annotation keys to globs of their values.
+ */
+export const routingRuleSchema = z
+  .strictObject({
+    name: z.string().min(1).optional(),
+    backend: backendName,
+    id: z.string().min(1).optional(),
+    idRegex: regexSource.optional(),
+    annotations: z.record(z.string().min(1), z.string()).optional(),
+  })
+  .refine((r) => r.id !== undefined || r.idRegex !== undefined || r.annotations !== undefined, {
+    message: "a routing rule needs at least one of id, idRegex, annotations",
+  });
+
+const ociCliBackend = (defaultPath: string) =>
+  z.strictObject({
+    /** The runtime binary. */
+    path: absolutePath.default(defaultPath),
+    /** Seconds one call of the runtime may take before it is killed. */
+    timeoutSeconds: z.number().positive().max(3600).default(60),
+  });
+
+export const crunBackendSchema = ociCliBackend("/usr/bin/crun").extend({
+  /** auto: libcrun through FFI when it loads and passes its check, else the crun CLI. */
+  driver: z.enum(["auto", "libcrun", "cli"]).default("auto"),
+  libcrunPath: absolutePath.optional(),
+});
+
+export const runcBackendSchema = ociCliBackend("/usr/sbin/runc");
+
+export const configSchema = z.strictObject({
+  $schema: z.string().optional(),
+  /** Backend used when no routing rule matches. */
+  defaultBackend: backendName.default("crun"),
+  routing: z.array(routingRuleSchema).default([]),
+  backends: z
+    .strictObject({
+      crun: crunBackendSchema.prefault({}),
+      runc: runcBackendSchema.prefault({}),
+    })
+    .prefault({}),
+  /** Seconds an operation waits for another one on the same container before giving up. */
+  lockTimeoutSeconds: z.number().positive().max(3600).default(60),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type RoutingRule = z.infer<typeof routingRuleSchema>;

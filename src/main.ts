@@ -1,0 +1,64 @@
+import { CommanderError } from "commander";
+import { appendFileSync } from "node:fs";
+import { buildProgram, VersionShown } from "./cli/program.js";
+import { NexcageError, oneLine } from "./errors.js";
+
+/** Writes the runc-style error line containerd reads back from --log (also when no logger was set up). */
+function logError(file: string | undefined, format: string, msg: string): void {
+  if (file === undefined) return;
+  const time = new Date().toISOString();
+  const line = format === "json" ? `${JSON.stringify({ level: "error", msg, time })}\n` : `time=${JSON.stringify(time)} level=error msg=${JSON.stringify(msg)}\n`;
+  try {
+    appendFileSync(file, line, { mode: 0o600 });
+  } catch {
+    // the log file itself is unusable: stderr still has the message
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { program, ctx } = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return ctx.exitCode;
+  } catch (e) {
+    if (e instanceof VersionShown) return 0;
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.help" || e.code === "commander.version") return 0;
+      const msg = oneLine(e.message.replace(/^error: /, ""));
+      report(ctx, msg, e.exitCode === 0 ? 1 : e.exitCode);
+      return e.exitCode === 0 ? 1 : e.exitCode;
+    }
+    if (e instanceof NexcageError) {
+      report(ctx, oneLine(e.message), e.exitCode);
+      return e.exitCode;
+    }
+    const err = e as Error;
+    report(ctx, `internal error: ${oneLine(err?.message ?? String(e))}`, 1);
+    if (safeGlobals(ctx)?.debug) process.stderr.write(`${err?.stack ?? ""}\n`);
+    return 1;
+  }
+
+  function report(c: typeof ctx, msg: string, _code: number): void {
+    process.stderr.write(`nexcage: ${msg}\n`);
+    const g = safeGlobals(c);
+    logError(g?.log, g?.logFormat ?? "text", msg);
+  }
+}
+
+function safeGlobals(ctx: ReturnType<typeof buildProgram>["ctx"]) {
+  try {
+    return ctx.globals();
+  } catch {
+    return undefined;
+  }
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    process.stderr.write(`nexcage: internal error: ${String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,66 @@
+import { readFileSync, realpathSync, statSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { BundleError } from "../errors.js";
+import { specSchema, type Spec } from "./spec.js";
+
+export interface Bundle {
+  /** Absolute, symlink-free path of the bundle directory. */
+  readonly path: string;
+  readonly spec: Spec;
+  /** Absolute path of the root filesystem. */
+  readonly rootfs: string;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+function errnoText(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return "no such file or directory";
+  if (code === "ENOTDIR") return "not a directory";
+  if (code === "EACCES") return "permission denied";
+  return (e as Error).message;
+}
+
+/**
+ * Loads and checks a bundle before any backend sees it, so a bad bundle never leaves a
+ * half-created container behind: the directory, config.json (JSON, the fields we read),
+ * a process to run, and a root filesystem directory.
+ */
+export function loadBundle(dir: string, cwd: string = process.cwd()): Bundle {
+  const asked = resolve(cwd, dir);
+  let path: string;
+  try {
+    path = realpathSync(asked);
+    if (!statSync(path).isDirectory()) throw Object.assign(new Error(), { code: "ENOTDIR" });
+  } catch (e) {
+    throw new BundleError(`bundle ${asked}: ${errnoText(e)}`);
+  }
+  const configPath = join(path, "config.json");
+  let text: string;
+  try {
+    text = readFileSync(configPath, "utf8");
+  } catch (e) {
+    throw new BundleError(`bundle ${path}: config.json: ${errnoText(e)}`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new BundleError(`bundle ${path}: config.json is not valid JSON: ${(e as Error).message}`);
+  }
+  const parsed = specSchema.safeParse(doc);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length ? issue.path.map(String).join(".") : "config.json";
+    throw new BundleError(`bundle ${path}: ${where}: ${issue?.message ?? "invalid"}`);
+  }
+  const spec = parsed.data;
+  if (!spec.process) throw new BundleError(`bundle ${path}: process property must not be empty`);
+  if (!spec.root) throw new BundleError(`bundle ${path}: root.path must be set`);
+  const rootfs = isAbsolute(spec.root.path) ? spec.root.path : join(path, spec.root.path);
+  try {
+    if (!statSync(rootfs).isDirectory()) throw Object.assign(new Error(), { code: "ENOTDIR" });
+  } catch (e) {
+    throw new BundleError(`bundle ${path}: rootfs ${rootfs}: ${errnoText(e)}`);
+  }
+  return { path, spec, rootfs, annotations: spec.annotations ?? {} };
+}

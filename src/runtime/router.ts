@@ -1,0 +1,49 @@
+import type { BackendName, Config, RoutingRule } from "../config/schema.js";
+import { BACKEND_NAMES } from "../config/schema.js";
+import { InvalidArgumentError } from "../errors.js";
+
+/** A bundle annotation naming a backend always wins over the rules. */
+export const BACKEND_ANNOTATION = "org.nexcage.backend";
+
+export interface Route {
+  readonly backend: BackendName;
+  /** Why, for --debug and the record. */
+  readonly reason: string;
+}
+
+/** Glob match over the whole text: `*` any run, `?` one character, everything else literal. */
+export function globMatch(pattern: string, text: string): boolean {
+  const source = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  return new RegExp(`^${source}$`, "s").test(text);
+}
+
+function ruleMatches(rule: RoutingRule, id: string, annotations: Readonly<Record<string, string>>): boolean {
+  if (rule.id !== undefined && !globMatch(rule.id, id)) return false;
+  if (rule.idRegex !== undefined && !new RegExp(rule.idRegex).test(id)) return false;
+  if (rule.annotations) {
+    for (const [key, valueGlob] of Object.entries(rule.annotations)) {
+      const value = annotations[key];
+      if (value === undefined || !globMatch(valueGlob, value)) return false;
+    }
+  }
+  return true;
+}
+
+/** Pure: id + bundle annotations + config → backend, with the reason. */
+export function route(id: string, annotations: Readonly<Record<string, string>>, config: Config): Route {
+  const pinned = annotations[BACKEND_ANNOTATION];
+  if (pinned !== undefined) {
+    if (!(BACKEND_NAMES as readonly string[]).includes(pinned)) {
+      throw new InvalidArgumentError(
+        `annotation ${BACKEND_ANNOTATION}=${JSON.stringify(pinned)} names no backend (one of ${BACKEND_NAMES.join(", ")})`,
+      );
+    }
+    return { backend: pinned as BackendName, reason: `annotation ${BACKEND_ANNOTATION}` };
+  }
+  for (const [index, rule] of config.routing.entries()) {
+    if (ruleMatches(rule, id, annotations)) {
+      return { backend: rule.backend, reason: `routing rule ${rule.name ?? `#${index + 1}`}` };
+    }
+  }
+  return { backend: config.defaultBackend, reason: "defaultBackend" };
+}

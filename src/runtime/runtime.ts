@@ -1,0 +1,399 @@
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { userInfo } from "node:os";
+import type { Backend, BackendContext, Created, CreateRequest } from "../backends/backend.js";
+import { loadBackend } from "../backends/backend.js";
+import type { BackendName } from "../config/schema.js";
+import type { LoadedConfig } from "../config/load.js";
+import { ContainerExistsError, ContainerNotFoundError, NexcageError, StatusError } from "../errors.js";
+import type { Logger } from "../log.js";
+import { loadBundle, type Bundle } from "../oci/bundle.js";
+import { validateContainerId } from "../oci/id.js";
+import type { Signal } from "../oci/signals.js";
+import { OCI_VERSION, ociState, type OciState } from "../oci/state.js";
+import { readProcStat } from "../proc/stat.js";
+import { acquireLock, isLocked, type Lock } from "../state/lock.js";
+import type { ContainerRecord } from "../state/record.js";
+import { CorruptRecordError, Store } from "../state/store.js";
+import { route } from "./router.js";
+import { transition, type Status } from "./status.js";
+
+export interface RuntimeOptions {
+  readonly root: string;
+  readonly config: LoadedConfig;
+  readonly log: Logger;
+  readonly systemdCgroup: boolean;
+  readonly debug: boolean;
+}
+
+export interface CreateOptions {
+  readonly id: string;
+  readonly bundle: string;
+  readonly pidFile?: string;
+  readonly consoleSocket?: string;
+  readonly noPivot: boolean;
+  readonly noNewKeyring: boolean;
+  readonly preserveFds: number;
+}
+
+/** Backends whose state may sit in a container's directory; used to clean up after a crash. */
+const LOCAL_BACKENDS: readonly BackendName[] = ["crun", "runc"];
+
+const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
+
+/**
+ * The lifecycle operations: lock the id, load the record, check the transition, call the backend,
+ * save the record, unlock. Records and locks are nexcage's; backends only run their tools.
+ */
+export class Runtime {
+  readonly store: Store;
+  private readonly backends = new Map<BackendName, Promise<Backend>>();
+  private readonly lockTimeoutMs: number;
+
+  constructor(private readonly opts: RuntimeOptions) {
+    this.store = new Store(resolve(opts.root));
+    this.lockTimeoutMs = opts.config.config.lockTimeoutSeconds * 1000;
+  }
+
+  private get log(): Logger {
+    return this.opts.log;
+  }
+
+  private backend(name: BackendName): Promise<Backend> {
+    let b = this.backends.get(name);
+    if (!b) {
+      const ctx: BackendContext = {
+        config: this.opts.config.config,
+        log: this.opts.log,
+        systemdCgroup: this.opts.systemdCgroup,
+        debug: this.opts.debug,
+      };
+      b = loadBackend(name, ctx);
+      this.backends.set(name, b);
+    }
+    return b;
+  }
+
+  private lock(id: string): Promise<Lock> {
+    return acquireLock(this.store.root, id, this.lockTimeoutMs);
+  }
+
+  private async locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const lock = await this.lock(id);
+    try {
+      return await fn();
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private mustRead(id: string): ContainerRecord {
+    const rec = this.store.read(id);
+    if (!rec) throw new ContainerNotFoundError(id);
+    return rec;
+  }
+
+  /** Live status: the backend's truth; a record still `creating` is so only while its creator holds the lock. */
+  private async live(rec: ContainerRecord, lockHeldByUs: boolean): Promise<{ status: Status; pid: number }> {
+    if (rec.status === "creating" && rec.pid === 0) {
+      if (!lockHeldByUs && (await isLocked(this.store.root, rec.id))) return { status: "creating", pid: 0 };
+      return { status: "stopped", pid: 0 };
+    }
+    return (await this.backend(rec.nexcage.backend)).probe(rec);
+  }
+
+  // ---- create / run --------------------------------------------------------------------------
+
+  private prepare(o: CreateOptions): { bundle: Bundle; backend: BackendName; reason: string } {
+    validateContainerId(o.id);
+    const bundle = loadBundle(o.bundle);
+    const r = route(o.id, bundle.annotations, this.opts.config.config);
+    this.log.debug({ id: o.id, backend: r.backend, reason: r.reason, config: this.opts.config.source }, `route: ${o.id} -> ${r.backend} (${r.reason})`);
+    return { bundle, backend: r.backend, reason: r.reason };
+  }
+
+  /** Under the lock: refuse a taken id, clear crash leftovers, write the `creating` record. */
+  private async begin(o: CreateOptions, bundle: Bundle, backend: BackendName, reason: string): Promise<{ rec: ContainerRecord; req: CreateRequest }> {
+    let existing: ContainerRecord | undefined;
+    try {
+      existing = this.store.read(o.id);
+    } catch (e) {
+      if (e instanceof CorruptRecordError) throw new ContainerExistsError(o.id);
+      throw e;
+    }
+    if (existing) throw new ContainerExistsError(o.id);
+    if (!this.store.makeDir(o.id)) {
+      // A directory without a record: a create that crashed before its first write. Clear it.
+      await this.purge(o.id);
+      if (!this.store.makeDir(o.id)) throw new ContainerExistsError(o.id);
+    }
+    const dir = this.store.dir(o.id);
+    const rec: ContainerRecord = {
+      ociVersion: OCI_VERSION,
+      id: o.id,
+      status: "creating",
+      pid: 0,
+      bundle: bundle.path,
+      rootfs: bundle.rootfs,
+      created: new Date().toISOString(),
+      owner: ownerName(),
+      ...(Object.keys(bundle.annotations).length > 0 ? { annotations: { ...bundle.annotations } } : {}),
+      nexcage: { backend, ref: {}, routeReason: reason, configSource: this.opts.config.source },
+    };
+    try {
+      this.store.write(rec);
+    } catch (e) {
+      this.store.remove(o.id);
+      throw e;
+    }
+    const req: CreateRequest = {
+      id: o.id,
+      bundle,
+      dir,
+      pidFile: o.pidFile !== undefined ? resolve(o.pidFile) : join(dir, "init.pid"),
+      consoleSocket: o.consoleSocket !== undefined ? resolve(o.consoleSocket) : undefined,
+      noPivot: o.noPivot,
+      noNewKeyring: o.noNewKeyring,
+      preserveFds: o.preserveFds,
+    };
+    return { rec, req };
+  }
+
+  private withInit(rec: ContainerRecord, created: Created, status: Status): ContainerRecord {
+    const stat = readProcStat(created.pid);
+    return {
+      ...rec,
+      status,
+      pid: created.pid,
+      nexcage: { ...rec.nexcage, ref: created.ref, ...(stat ? { pidStartTime: stat.startTime } : {}) },
+    };
+  }
+
+  /** Undo a failed create: the backend's container, then the directory and record. */
+  private async rollback(id: string, cause: unknown): Promise<void> {
+    try {
+      await this.purge(id);
+    } catch (e) {
+      this.log.error({ id, error: (e as Error).message }, `rollback of ${id} failed`);
+      if (cause instanceof NexcageError) {
+        throw new NexcageError(`${cause.message} (and cleaning up failed: ${(e as Error).message}; run delete --force ${id})`, cause.exitCode);
+      }
+    }
+  }
+
+  /** Remove every trace of `id` that a backend may have left in its directory, and the directory. */
+  private async purge(id: string): Promise<void> {
+    const dir = this.store.dir(id);
+    for (const name of LOCAL_BACKENDS) {
+      if (existsSync(join(dir, name))) await (await this.backend(name)).purge(id, dir);
+    }
+    this.store.remove(id);
+  }
+
+  async create(o: CreateOptions): Promise<void> {
+    const { bundle, backend, reason } = this.prepare(o);
+    const b = await this.backend(backend);
+    await this.locked(o.id, async () => {
+      const { rec, req } = await this.begin(o, bundle, backend, reason);
+      try {
+        const created = await b.create(req);
+        this.store.write(this.withInit(rec, created, "created"));
+      } catch (e) {
+        await this.rollback(o.id, e);
+        throw e;
+      }
+    });
+  }
+
+  /** `run`: create and start; in the foreground, wait for the process and return its exit code. */
+  async run(o: CreateOptions & { detach: boolean }): Promise<number> {
+    if (o.detach) {
+      await this.create(o);
+      try {
+        await this.start(o.id);
+      } catch (e) {
+        await this.locked(o.id, () => this.rollback(o.id, e));
+        throw e;
+      }
+      return 0;
+    }
+    const { bundle, backend, reason } = this.prepare(o);
+    const b = await this.backend(backend);
+    if (!b.run) {
+      throw new StatusError(`backend ${backend} cannot run in the foreground; use run --detach`);
+    }
+    let lock: Lock | undefined = await this.lock(o.id);
+    let started: { pid: number; startTime?: string } | undefined;
+    const forward = (sig: NodeJS.Signals) => {
+      if (started && started.startTime !== undefined && readProcStat(started.pid)?.startTime === started.startTime) {
+        try {
+          process.kill(started.pid, sig);
+        } catch {
+          // already gone
+        }
+      }
+    };
+    for (const s of FORWARDED_SIGNALS) process.on(s, forward);
+    try {
+      const { rec, req } = await this.begin(o, bundle, backend, reason);
+      let code: number;
+      try {
+        code = await b.run(req, async (created) => {
+          const running = this.withInit(rec, created, "running");
+          this.store.write(running);
+          started = { pid: running.pid, startTime: running.nexcage.pidStartTime };
+          await lock?.release();
+          lock = undefined;
+        });
+      } catch (e) {
+        if (!lock) lock = await this.lock(o.id);
+        await this.rollback(o.id, e);
+        throw e;
+      }
+      if (!lock) lock = await this.lock(o.id);
+      await this.rollback(o.id, undefined);
+      return code;
+    } finally {
+      for (const s of FORWARDED_SIGNALS) process.off(s, forward);
+      await lock?.release();
+    }
+  }
+
+  // ---- the rest of the lifecycle -------------------------------------------------------------
+
+  async start(id: string): Promise<void> {
+    validateContainerId(id);
+    await this.locked(id, async () => {
+      const rec = this.mustRead(id);
+      const live = await this.live(rec, true);
+      transition("start", id, live.status);
+      await (await this.backend(rec.nexcage.backend)).start(rec);
+      this.store.write({ ...rec, status: "running" });
+    });
+  }
+
+  async state(id: string): Promise<OciState> {
+    validateContainerId(id);
+    const rec = this.mustRead(id);
+    return ociState(rec, await this.live(rec, false));
+  }
+
+  async kill(id: string, signal: Signal, all: boolean): Promise<void> {
+    validateContainerId(id);
+    await this.locked(id, async () => {
+      const rec = this.mustRead(id);
+      const live = await this.live(rec, true);
+      transition("kill", id, live.status);
+      await (await this.backend(rec.nexcage.backend)).kill(rec, signal, all);
+    });
+  }
+
+  async delete(id: string, force: boolean): Promise<void> {
+    validateContainerId(id);
+    await this.locked(id, async () => {
+      let rec: ContainerRecord | undefined;
+      try {
+        rec = this.store.read(id);
+      } catch (e) {
+        if (!(e instanceof CorruptRecordError) || !force) throw e;
+        this.log.warn({ id }, `removing container ${id} with a corrupt record`);
+        await this.purge(id);
+        return;
+      }
+      if (!rec) {
+        if (force) {
+          if (existsSync(this.store.dir(id))) await this.purge(id);
+          return;
+        }
+        throw new ContainerNotFoundError(id);
+      }
+      const live = await this.live(rec, true);
+      if (!force) transition("delete", id, live.status);
+      await (await this.backend(rec.nexcage.backend)).delete(rec, force || live.status === "stopped");
+      this.store.remove(id);
+    });
+  }
+
+  async list(): Promise<Array<OciState & { backend: BackendName }>> {
+    const out: Array<OciState & { backend: BackendName }> = [];
+    for (const id of this.store.ids(isValidId)) {
+      let rec: ContainerRecord | undefined;
+      try {
+        rec = this.store.read(id);
+      } catch (e) {
+        if (e instanceof CorruptRecordError) {
+          this.log.warn({ id }, e.message);
+          continue;
+        }
+        throw e;
+      }
+      if (!rec) continue;
+      out.push({ ...ociState(rec, await this.live(rec, false)), backend: rec.nexcage.backend });
+    }
+    return out;
+  }
+
+  /** SIGTERM, wait up to `timeoutSeconds` for the container to stop, then SIGKILL to all its processes. */
+  async stop(id: string, timeoutSeconds: number, term: Signal, kill: Signal): Promise<void> {
+    validateContainerId(id);
+    const first = await this.locked(id, async () => {
+      const rec = this.mustRead(id);
+      const live = await this.live(rec, true);
+      if (live.status === "stopped") return false;
+      if (live.status === "creating") throw new StatusError(`container ${id} is still being created`);
+      await (await this.backend(rec.nexcage.backend)).kill(rec, term, false);
+      return true;
+    });
+    if (!first) return;
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    while (Date.now() < deadline) {
+      if ((await this.state(id)).status === "stopped") return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await this.locked(id, async () => {
+      const rec = this.mustRead(id);
+      const live = await this.live(rec, true);
+      if (live.status === "stopped") return;
+      this.log.warn({ id }, `container ${id} did not stop within ${timeoutSeconds}s; sending SIGKILL`);
+      await (await this.backend(rec.nexcage.backend)).kill(rec, kill, true);
+    });
+    for (let i = 0; i < 100; i++) {
+      if ((await this.state(id)).status === "stopped") return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new StatusError(`container ${id} did not stop after SIGKILL`);
+  }
+
+  /** Checks each backend the configuration can route to. */
+  async health(): Promise<{ name: BackendName; ok: boolean; details: readonly string[]; isDefault: boolean }[]> {
+    const cfg = this.opts.config.config;
+    const names = new Set<BackendName>([cfg.defaultBackend, ...cfg.routing.map((r) => r.backend), "crun", "runc"]);
+    const out = [];
+    for (const name of names) {
+      try {
+        const report = await (await this.backend(name)).health();
+        out.push({ name, ok: report.ok, details: report.details, isDefault: name === cfg.defaultBackend });
+      } catch (e) {
+        out.push({ name, ok: false, details: [(e as Error).message], isDefault: name === cfg.defaultBackend });
+      }
+    }
+    return out;
+  }
+}
+
+function isValidId(name: string): boolean {
+  try {
+    validateContainerId(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function ownerName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return String(process.getuid?.() ?? "");
+  }
+}

@@ -1,0 +1,72 @@
+import { createHash } from "node:crypto";
+import { createServer, type Server } from "node:net";
+import { LockTimeoutError } from "../errors.js";
+
+/**
+ * One lock per (root, container id), held as a bound abstract unix socket. The kernel releases it
+ * when the holder exits in any way (kill -9 included), so a crash never leaves a stale lock, and
+ * no lock file is ever left in the root. Calls on one id serialize; calls on different ids do not
+ * touch each other. Abstract sockets are per network namespace: every nexcage call that shares a
+ * root must run in the same one (the host's, where containerd and operators run it).
+ */
+export function lockName(root: string, id: string): string {
+  const digest = createHash("sha256").update(root).update("\0").update(id).digest("hex").slice(0, 48);
+  return `\0nexcage-lock/${digest}`;
+}
+
+export interface Lock {
+  release(): Promise<void>;
+}
+
+function tryBind(name: string): Promise<Server | undefined> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EADDRINUSE") resolve(undefined);
+      else reject(e);
+    });
+    server.listen({ path: name, exclusive: true }, () => {
+      server.unref();
+      resolve(server);
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function acquireLock(root: string, id: string, timeoutMs: number): Promise<Lock> {
+  const name = lockName(root, id);
+  const deadline = Date.now() + timeoutMs;
+  let wait = 2;
+  for (;;) {
+    const server = await tryBind(name);
+    if (server) {
+      return {
+        release: () => new Promise<void>((r) => server.close(() => r())),
+      };
+    }
+    if (Date.now() >= deadline) {
+      throw new LockTimeoutError(`container ${id} is busy: another nexcage operation holds it`);
+    }
+    await sleep(wait);
+    wait = Math.min(wait * 2, 50);
+  }
+}
+
+/** Runs `fn` while holding the id's lock. */
+export async function withLock<T>(root: string, id: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+  const lock = await acquireLock(root, id, timeoutMs);
+  try {
+    return await fn();
+  } finally {
+    await lock.release();
+  }
+}
+
+/** True when some process holds the id's lock right now (used to tell `creating` from a crashed create). */
+export async function isLocked(root: string, id: string): Promise<boolean> {
+  const server = await tryBind(lockName(root, id));
+  if (!server) return true;
+  await new Promise<void>((r) => server.close(() => r()));
+  return false;
+}

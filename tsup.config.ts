@@ -1,0 +1,36 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { defineConfig } from "tsup";
+
+const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
+let commit = process.env["NEXCAGE_COMMIT"] ?? "";
+if (!commit) {
+  try {
+    commit = execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { encoding: "utf8" }).trim();
+  } catch {
+    commit = "unknown";
+  }
+}
+
+export default defineConfig({
+  entry: { nexcage: "src/main.ts" },
+  format: ["esm"],
+  outExtension: () => ({ js: ".mjs" }),
+  platform: "node",
+  target: "node20",
+  bundle: true,
+  splitting: false,
+  sourcemap: false,
+  clean: true,
+  minify: false,
+  // koffi ships a native addon: it is loaded from node_modules (or the package's lib dir), never bundled.
+  external: ["koffi"],
+  noExternal: [/^(?!koffi$).*/],
+  banner: {
+    js: "#!/usr/bin/env node\nimport { createRequire as __nexcageCreateRequire } from 'node:module'; const require = __nexcageCreateRequire(import.meta.url);",
+  },
+  define: {
+    __NEXCAGE_VERSION__: JSON.stringify(pkg.version),
+    __NEXCAGE_COMMIT__: JSON.stringify(commit),
+  },
+});
