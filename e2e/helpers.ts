@@ -1,0 +1,154 @@
+import { spawn } from "node:child_process";
+import { constants } from "node:os";
+import { chmodSync, closeSync, copyFileSync, openSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { defaultSpec } from "../src/oci/default-spec.js";
+
+export const REPO = join(import.meta.dirname, "..");
+export const NEXCAGE = join(REPO, "dist", "nexcage.mjs");
+export const BUSYBOX = "/bin/busybox";
+export const RUNTIMES = { crun: "/usr/bin/crun", runc: "/usr/sbin/runc" } as const;
+export type RuntimeName = keyof typeof RUNTIMES;
+
+/** The environment every child gets: without NODE_EXTRA_CA_CERTS (it only slows node's start). */
+const ENV: Record<string, string | undefined> = { NODE_EXTRA_CA_CERTS: undefined };
+
+const APPLETS = ["sh", "sleep", "echo", "cat", "env", "id", "hostname", "pwd", "ls", "true", "false", "trap", "kill"];
+
+const made: string[] = [];
+
+/** A temp dir, removed by Cleanup.run() after the containers in it were deleted. */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `nexcage-e2e-${prefix}-`));
+  made.push(dir);
+  return dir;
+}
+
+/** A busybox bundle made here from busybox-static: rootfs with /bin/busybox and applet links. */
+export function makeBundle(args: string[], edit?: (spec: Record<string, any>) => void): string {
+  const dir = tempDir("bundle");
+  const bin = join(dir, "rootfs", "bin");
+  mkdirSync(bin, { recursive: true });
+  copyFileSync(BUSYBOX, join(bin, "busybox"));
+  chmodSync(join(bin, "busybox"), 0o755);
+  for (const a of APPLETS) symlinkSync("busybox", join(bin, a));
+  for (const d of ["proc", "sys", "dev", "tmp", "etc"]) mkdirSync(join(dir, "rootfs", d), { recursive: true });
+  const spec = defaultSpec({ rootless: false, uid: 0, gid: 0 }) as Record<string, any>;
+  spec["process"].terminal = false;
+  spec["process"].args = args;
+  spec["root"].readonly = false;
+  edit?.(spec);
+  writeFileSync(join(dir, "config.json"), JSON.stringify(spec, null, 2));
+  return dir;
+}
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+
+let outputs: string | undefined;
+
+/**
+ * Runs the built CLI. Its stdout and stderr go to files, not pipes: a container created through it
+ * inherits them (as under containerd) and would hold a pipe open long after nexcage exited.
+ */
+export async function nexcage(root: string, args: string[], opts: { config?: string; cwd?: string; globals?: string[] } = {}): Promise<Run> {
+  const globals = ["--root", root, ...(opts.globals ?? [])];
+  if (opts.config) globals.push("--config", opts.config);
+  return captured(process.execPath, [NEXCAGE, ...globals, ...args], opts.cwd);
+}
+
+async function captured(file: string, argv: string[], cwd?: string): Promise<Run> {
+  outputs ??= tempDir("out");
+  const tag = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  const out = join(outputs, `${tag}.out`);
+  const err = join(outputs, `${tag}.err`);
+  const outFd = openSync(out, "w");
+  const errFd = openSync(err, "w");
+  let code: number;
+  try {
+    code = await new Promise<number>((resolve, reject) => {
+      const child = spawn(file, argv, { cwd, env: { ...process.env, ...ENV, NEXCAGE_CONFIG: undefined }, stdio: ["ignore", outFd, errFd] });
+      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+      child.on("error", reject);
+      child.on("exit", (c, sig) => {
+        clearTimeout(timer);
+        resolve(c ?? 128 + (sig ? constants.signals[sig] : 0));
+      });
+    });
+  } finally {
+    closeSync(outFd);
+    closeSync(errFd);
+  }
+  const run = { code, stdout: readFileSync(out, "utf8"), stderr: readFileSync(err, "utf8") };
+  rmSync(out, { force: true });
+  rmSync(err, { force: true });
+  return run;
+}
+
+/** The real runtime, for comparing behaviour case by case. */
+export async function runtime(name: RuntimeName, root: string, args: string[]): Promise<Run> {
+  return captured(RUNTIMES[name], ["--root", root, ...args]);
+}
+
+/** The last line of runc's stderr without its logrus decoration. */
+export function runcMessage(stderr: string): string {
+  const line = stderr.trim().split("\n").pop() ?? "";
+  const m = /msg="((?:[^"\\]|\\.)*)"/.exec(line);
+  return m ? JSON.parse(`"${m[1]}"`) : line;
+}
+
+/** nexcage's one-line error without the "nexcage: " prefix. */
+export function nexcageMessage(stderr: string): string {
+  const lines = stderr.trim().split("\n");
+  return (lines[lines.length - 1] ?? "").replace(/^nexcage: /, "");
+}
+
+export function configFile(doc: unknown): string {
+  const path = join(tempDir("config"), "config.json");
+  writeFileSync(path, JSON.stringify(doc));
+  return path;
+}
+
+export async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return check();
+}
+
+/**
+ * Every container a test makes is registered here and removed by id afterwards, even when the
+ * test failed: nexcage containers with `delete --force`, direct runtime ones with the runtime.
+ */
+export class Cleanup {
+  private readonly items: Array<() => Promise<unknown>> = [];
+  private readonly dirs: string[] = [];
+
+  nexcage(root: string, id: string): string {
+    this.items.push(() => nexcage(root, ["delete", "--force", id]));
+    return id;
+  }
+
+  runtime(name: RuntimeName, root: string, id: string): string {
+    this.items.push(() => runtime(name, root, ["delete", "--force", id]));
+    return id;
+  }
+
+  dir(path: string): string {
+    this.dirs.push(path);
+    return path;
+  }
+
+  async run(): Promise<void> {
+    for (const f of this.items.splice(0).reverse()) await f().catch(() => undefined);
+    for (const d of [...this.dirs.splice(0), ...made.splice(0)]) if (existsSync(d)) rmSync(d, { recursive: true, force: true });
+    outputs = undefined;
+  }
+}

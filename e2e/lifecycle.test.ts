@@ -1,0 +1,159 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { readProcStat } from "../src/proc/stat.js";
+import { Cleanup, configFile, makeBundle, nexcage, tempDir, waitFor, type RuntimeName } from "./helpers.js";
+
+const cleanup = new Cleanup();
+afterAll(() => cleanup.run());
+
+const BACKENDS: RuntimeName[] = ["crun", "runc"];
+
+describe.each(BACKENDS)("lifecycle through the %s backend", (backend) => {
+  const config = configFile({ defaultBackend: backend });
+  const root = cleanup.dir(tempDir(`root-${backend}`));
+  const n = (args: string[]) => nexcage(root, args, { config });
+
+  it("create → state → start → state → kill → state → delete", async () => {
+    const bundle = cleanup.dir(makeBundle(["sleep", "1000"]));
+    const id = cleanup.nexcage(root, `life-${backend}`);
+    const pidFile = join(bundle, "init.pid");
+
+    const created = await n(["create", "--bundle", bundle, "--pid-file", pidFile, id]);
+    expect(created).toMatchObject({ code: 0, stdout: "" });
+
+    const pidText = readFileSync(pidFile, "utf8");
+    expect(pidText).toMatch(/^[0-9]+$/); // decimal, no newline, as runc writes it
+    const pid = Number(pidText);
+
+    const s1 = JSON.parse((await n(["state", id])).stdout);
+    expect(s1).toMatchObject({ ociVersion: "1.0.2", id, pid, status: "created", bundle, rootfs: join(bundle, "rootfs") });
+    // the init is a real process on this host, not a child of nexcage (which has exited)
+    expect(readProcStat(pid)).toBeDefined();
+
+    expect(await n(["start", id])).toMatchObject({ code: 0 });
+    expect(JSON.parse((await n(["state", id])).stdout)).toMatchObject({ status: "running", pid });
+
+    const record = JSON.parse(readFileSync(join(root, id, "state.json"), "utf8"));
+    expect(record.nexcage).toMatchObject({ backend, routeReason: "defaultBackend", pidStartTime: readProcStat(pid)!.startTime });
+
+    expect(await n(["kill", id, "KILL"])).toMatchObject({ code: 0 });
+    expect(await waitFor(async () => JSON.parse((await n(["state", id])).stdout).status === "stopped")).toBe(true);
+    expect(JSON.parse((await n(["state", id])).stdout).pid).toBe(0);
+
+    expect(await n(["delete", id])).toMatchObject({ code: 0 });
+    expect(existsSync(join(root, id))).toBe(false);
+    const gone = await n(["state", id]);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr.trim()).toBe("nexcage: container does not exist");
+  });
+
+  it("kill takes numbers (as containerd sends them), names and --signal; --all reaches every process", async () => {
+    const bundle = cleanup.dir(makeBundle(["sh", "-c", "trap 'echo got-usr1 > /tmp/usr1' USR1; sleep 1000 & wait; sleep 1000 & wait"]));
+    const id = cleanup.nexcage(root, `sig-${backend}`);
+    expect((await n(["run", "--detach", "--bundle", bundle, id])).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await n(["kill", "--signal", "usr1", id])).code).toBe(0);
+    expect(await waitFor(async () => existsSync(join(bundle, "rootfs", "tmp", "usr1")))).toBe(true);
+    expect(readFileSync(join(bundle, "rootfs", "tmp", "usr1"), "utf8")).toBe("got-usr1\n");
+    expect((await n(["kill", "--all", id, "9"])).code).toBe(0);
+    expect(await waitFor(async () => JSON.parse((await n(["state", id])).stdout).status === "stopped")).toBe(true);
+    expect((await n(["delete", id])).code).toBe(0);
+  });
+
+  it("run waits, passes the output through and exits with the process's exit code; nothing is left", async () => {
+    const bundle = cleanup.dir(makeBundle(["sh", "-c", "echo hello-from-$0; exit 7", backend]));
+    const id = cleanup.nexcage(root, `run-${backend}`);
+    const r = await n(["run", "--bundle", bundle, id]);
+    expect(r.code).toBe(7);
+    expect(r.stdout).toBe(`hello-from-${backend}\n`);
+    expect(existsSync(join(root, id))).toBe(false);
+    expect((await n(["state", id])).code).toBe(1);
+  });
+
+  it("run --detach leaves a running container", async () => {
+    const bundle = cleanup.dir(makeBundle(["sleep", "1000"]));
+    const id = cleanup.nexcage(root, `detach-${backend}`);
+    expect((await n(["run", "-d", "-b", bundle, id])).code).toBe(0);
+    expect(JSON.parse((await n(["state", id])).stdout).status).toBe("running");
+    expect((await n(["delete", "--force", id])).code).toBe(0);
+    expect(existsSync(join(root, id))).toBe(false);
+  });
+
+  it("list shows table, json and -q", async () => {
+    const bundle = cleanup.dir(makeBundle(["sleep", "1000"]));
+    const listRoot = cleanup.dir(tempDir("list"));
+    const ids = [cleanup.nexcage(listRoot, `la-${backend}`), cleanup.nexcage(listRoot, `lb-${backend}`)];
+    const l = (args: string[]) => nexcage(listRoot, args, { config });
+    expect((await l(["list", "--format", "json"])).stdout.trim()).toBe("[]");
+    for (const id of ids) expect((await l(["create", "-b", bundle, id])).code).toBe(0);
+    expect((await l(["start", ids[0]!])).code).toBe(0);
+    const table = (await l(["list"])).stdout.trim().split("\n");
+    expect(table[0]).toMatch(/^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER\s+BACKEND$/);
+    expect(table[1]).toMatch(new RegExp(`^${ids[0]}\\s+[0-9]+\\s+running\\s+${bundle}\\s+\\S+\\s+root\\s+${backend}$`));
+    expect(table[2]).toMatch(new RegExp(`^${ids[1]}\\s+[0-9]+\\s+created\\s+`));
+    const json = JSON.parse((await l(["list", "--format=json"])).stdout);
+    expect(json.map((s: { id: string; status: string; backend: string }) => [s.id, s.status, s.backend])).toEqual([
+      [ids[0], "running", backend],
+      [ids[1], "created", backend],
+    ]);
+    expect((await l(["list", "-q"])).stdout).toBe(`${ids[0]}\n${ids[1]}\n`);
+    for (const id of ids) expect((await l(["delete", "--force", id])).code).toBe(0);
+    expect(readdirSync(listRoot)).toEqual([]);
+  });
+
+  it("stop sends SIGTERM, then SIGKILL after the timeout", async () => {
+    // sleep as pid 1 ignores SIGTERM: stop must fall back to SIGKILL
+    const bundle = cleanup.dir(makeBundle(["sleep", "1000"]));
+    const id = cleanup.nexcage(root, `stop-${backend}`);
+    expect((await n(["run", "-d", "-b", bundle, id])).code).toBe(0);
+    const t0 = Date.now();
+    expect(await n(["stop", "--timeout", "1", id])).toMatchObject({ code: 0 });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+    expect(JSON.parse((await n(["state", id])).stdout).status).toBe("stopped");
+    // a process that handles SIGTERM stops without waiting for the timeout
+    const polite = cleanup.dir(makeBundle(["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]));
+    const id2 = cleanup.nexcage(root, `stop2-${backend}`);
+    expect((await n(["run", "-d", "-b", polite, id2])).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await n(["stop", "--timeout", "30", id2])).toMatchObject({ code: 0 });
+    expect(JSON.parse((await n(["state", id2])).stdout).status).toBe("stopped");
+    for (const i of [id, id2]) expect((await n(["delete", i])).code).toBe(0);
+  });
+});
+
+describe("routing", () => {
+  const root = cleanup.dir(tempDir("route"));
+
+  it("rules by id glob and by annotation pick the backend; --debug says why; the annotation wins", async () => {
+    const config = configFile({ defaultBackend: "crun", routing: [{ name: "legacy", id: "rc-*", backend: "runc" }] });
+    const plain = cleanup.dir(makeBundle(["sleep", "1000"]));
+    const pinned = cleanup.dir(makeBundle(["sleep", "1000"], (s) => (s["annotations"] = { "org.nexcage.backend": "crun" })));
+    const a = cleanup.nexcage(root, "rc-1");
+    const b = cleanup.nexcage(root, "other-1");
+    const c = cleanup.nexcage(root, "rc-pinned");
+    const ra = await nexcage(root, ["--debug", "create", "-b", plain, a], { config });
+    expect(ra.code).toBe(0);
+    expect(ra.stderr).toMatch(/route: rc-1 -> runc \(routing rule legacy\)/);
+    expect((await nexcage(root, ["create", "-b", plain, b], { config })).code).toBe(0);
+    expect((await nexcage(root, ["create", "-b", pinned, c], { config })).code).toBe(0);
+    const backends = Object.fromEntries(
+      JSON.parse((await nexcage(root, ["list", "-f", "json"], { config })).stdout).map((s: { id: string; backend: string }) => [s.id, s.backend]),
+    );
+    expect(backends).toEqual({ "rc-1": "runc", "other-1": "crun", "rc-pinned": "crun" });
+    expect(existsSync(join(root, "rc-1", "runc", "rc-1"))).toBe(true);
+    expect(existsSync(join(root, "rc-pinned", "crun", "rc-pinned"))).toBe(true);
+    // the recorded backend is used afterwards even with another config
+    expect((await nexcage(root, ["delete", "--force", a])).code).toBe(0);
+    for (const id of [b, c]) expect((await nexcage(root, ["delete", "--force", id], { config })).code).toBe(0);
+    expect(readdirSync(root)).toEqual([]);
+  });
+
+  it("a backend this version lacks is refused before anything is created", async () => {
+    const bundle = cleanup.dir(makeBundle(["sleep", "1000"]));
+    const r = await nexcage(root, ["create", "-b", bundle, cleanup.nexcage(root, "vm-1")], { config: configFile({ defaultBackend: "proxmox-vm" }) });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe("nexcage: backend proxmox-vm is not implemented in this version of nexcage");
+    expect(existsSync(join(root, "vm-1"))).toBe(false);
+  });
+});

@@ -1,0 +1,76 @@
+import { execa } from "execa";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { build } from "esbuild";
+import { beforeAll, describe, expect, it } from "vitest";
+import { acquireLock, isLocked, lockName } from "../../src/state/lock.js";
+
+const holderSource = join(import.meta.dirname, "..", "fixtures", "lock-holder.ts");
+const holder = join(mkdtempSync(join(tmpdir(), "nexcage-lock-bin-")), "lock-holder.mjs");
+const env = { NODE_EXTRA_CA_CERTS: undefined };
+const hold = (...args: string[]) => execa(process.execPath, [holder, ...args], { env, reject: false });
+
+beforeAll(async () => {
+  await build({ entryPoints: [holderSource], bundle: true, platform: "node", format: "esm", target: "node20", outfile: holder, logLevel: "error" });
+});
+
+function journalOf(path: string) {
+  return readFileSync(path, "utf8").trim().split("\n").map((l) => {
+    const [what, id, pid, t] = l.split(" ");
+    return { what, id, pid, t: Number(t) };
+  });
+}
+
+describe("per-id lock", () => {
+  it("names differ per root and per id", () => {
+    expect(lockName("/run/a", "c1")).not.toBe(lockName("/run/b", "c1"));
+    expect(lockName("/run/a", "c1")).not.toBe(lockName("/run/a", "c2"));
+    expect(lockName("/run/a", "c1").startsWith("\0")).toBe(true);
+  });
+
+  it("a second acquire in the same process waits until release, then times out cleanly", async () => {
+    const root = mkdtempSync(join(tmpdir(), "nexcage-lock-"));
+    const lock = await acquireLock(root, "c1", 1000);
+    expect(await isLocked(root, "c1")).toBe(true);
+    await expect(acquireLock(root, "c1", 150)).rejects.toThrowError(/container c1 is busy/);
+    await lock.release();
+    expect(await isLocked(root, "c1")).toBe(false);
+    const again = await acquireLock(root, "c1", 1000);
+    await again.release();
+  });
+
+  it("two processes racing on one id never hold it together", async () => {
+    const root = mkdtempSync(join(tmpdir(), "nexcage-lock-"));
+    const journal = join(root, "journal");
+    await Promise.all([1, 2, 3].map(() => hold(root, "same", "300", journal)));
+    const j = journalOf(journal);
+    expect(j).toHaveLength(6);
+    for (let i = 0; i < 6; i += 2) {
+      expect(j[i]!.what).toBe("enter");
+      expect(j[i + 1]!.what).toBe("leave");
+      expect(j[i + 1]!.pid).toBe(j[i]!.pid);
+    }
+  });
+
+  it("different ids are held in parallel", async () => {
+    const root = mkdtempSync(join(tmpdir(), "nexcage-lock-"));
+    const journal = join(root, "journal");
+    await Promise.all(["a", "b"].map((id) => hold(root, id, "1500", journal)));
+    const j = journalOf(journal);
+    expect(j.map((e) => e.what)).toEqual(["enter", "enter", "leave", "leave"]);
+  });
+
+  it("a holder killed with SIGKILL releases the lock at once", async () => {
+    const root = mkdtempSync(join(tmpdir(), "nexcage-lock-"));
+    const journal = join(root, "journal");
+    const child = hold(root, "k", "60000", journal);
+    for (let i = 0; i < 200 && !(await isLocked(root, "k")); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await isLocked(root, "k")).toBe(true);
+    child.kill("SIGKILL");
+    await child;
+    const lock = await acquireLock(root, "k", 100).catch(() => undefined);
+    expect(lock).toBeDefined();
+    await lock?.release();
+  });
+});
