@@ -1,4 +1,5 @@
 import { closeSync, openSync, writeSync } from "node:fs";
+import { InvalidArgumentError } from "./errors.js";
 
 /** The few logging calls nexcage makes; pino's shape, so pino serves it directly. */
 export interface Logger {
@@ -45,7 +46,11 @@ export async function createLogger(opts: LogOptions): Promise<Logger> {
   let fd: number;
   let ownFd = false;
   if (opts.file !== undefined) {
-    fd = openSync(opts.file, "a", 0o600);
+    try {
+      fd = openSync(opts.file, "a", 0o600);
+    } catch (e) {
+      throw new InvalidArgumentError(`cannot open log file ${opts.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
     ownFd = true;
   } else {
     fd = 2;

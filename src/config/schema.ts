@@ -19,9 +19,9 @@ const regexSource = z.string().min(1).superRefine((src, ctx) => {
 
 /**
  * One routing rule: every condition given must match; the first matching rule wins.
- * `id` is a glob (`*` any run of characters, `?` one character), `idRegex` a JavaScript regular
- * expression tested against the whole id unless it anchors itself, `annotations` maps bundle
- * annotation keys to globs of their values.
+ * `id` is a glob over the whole id (`*` any run of characters, `?` one character), `idRegex` a
+ * JavaScript regular expression searched in the id (unanchored: write `^...$` to match the whole id),
+ * `annotations` maps bundle annotation keys to globs of their values.
  */
 export const routingRuleSchema = z
   .strictObject({

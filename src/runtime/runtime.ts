@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { userInfo } from "node:os";
 import type { Backend, BackendContext, Created, CreateRequest } from "../backends/backend.js";
@@ -51,7 +51,7 @@ export class Runtime {
   private readonly lockTimeoutMs: number;
 
   constructor(private readonly opts: RuntimeOptions) {
-    this.store = new Store(resolve(opts.root));
+    this.store = new Store(canonicalRoot(opts.root));
     this.lockTimeoutMs = opts.config.config.lockTimeoutSeconds * 1000;
   }
 
@@ -378,6 +378,16 @@ export class Runtime {
       }
     }
     return out;
+  }
+}
+
+/** The root with symlinks resolved where it exists, so every spelling of one root shares its locks. */
+function canonicalRoot(root: string): string {
+  const abs = resolve(root);
+  try {
+    return realpathSync(abs);
+  } catch {
+    return abs;
   }
 }
 

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Prepares a Debian 12 host (as root) for nexcage and its tests: the runtimes and tools from
+# Debian's packages, and the cgroup layout crun needs. Idempotent; safe to run again.
+set -euo pipefail
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "setup-host: run as root" >&2
+  exit 1
+fi
+
+packages=(crun runc busybox-static jq ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup-host: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v node >/dev/null || [[ $(node -p 'process.versions.node.split(".")[0]') -lt 20 ]]; then
+  echo "setup-host: Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+# crun 1.8.1 refuses a hybrid cgroup layout whose v2 hierarchy holds the hugetlb controller
+# ("cgroups in hybrid mode not supported, drop all controllers from cgroupv2"). On such hosts
+# (v1 controllers under /sys/fs/cgroup/<ctrl>, cgroup2 at /sys/fs/cgroup/unified) mounting the
+# v1 hugetlb hierarchy moves the controller off v2.
+if [[ $(stat -f -c %T /sys/fs/cgroup) == tmpfs ]] && [[ -d /sys/fs/cgroup/unified ]] && grep -qw hugetlb /proc/cgroups; then
+  mkdir -p /sys/fs/cgroup/hugetlb
+  if ! mountpoint -q /sys/fs/cgroup/hugetlb; then
+    mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb
+    echo "setup-host: mounted the hugetlb cgroup v1 hierarchy for crun"
+  fi
+fi
+echo "setup-host: ok ($(crun --version | head -1); $(runc --version | head -1))"
