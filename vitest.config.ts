@@ -9,5 +9,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // A run that executed no test is a failure, never a silent pass.
     passWithNoTests: false,
+    globalSetup: ["e2e/global-setup.ts"],
   },
 });

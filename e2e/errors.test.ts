@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import { readProcStat } from "../src/proc/stat.js";
-import { Cleanup, configFile, makeBundle, nexcage, nexcageMessage, runcMessage, runtime, tempDir, waitFor, type RuntimeName } from "./helpers.js";
+import { Cleanup, configFile, makeBundle, nexcage, nexcageFor, nexcageMessage, runcMessage, runtime, tempDir, VARIANTS, waitFor } from "./helpers.js";
 
 const cleanup = new Cleanup();
 afterAll(() => cleanup.run());
@@ -62,9 +62,10 @@ async function prepare(exec: (args: string[]) => Promise<{ code: number }>, stat
 describe("error cases, compared with runc", () => {
   const bundle = cleanup.dir(makeBundle(["sleep", "1000"]));
   const runcRoot = cleanup.dir(tempDir("runc-root"));
-  const backends: RuntimeName[] = ["crun", "runc"];
-  const configs = Object.fromEntries(backends.map((b) => [b, configFile({ defaultBackend: b })]));
-  const roots = Object.fromEntries(backends.map((b) => [b, cleanup.dir(tempDir(`err-${b}`))]));
+  const variants = VARIANTS.map((v) => {
+    const root = cleanup.dir(tempDir("err"));
+    return { variant: v, root, n: nexcageFor(v, root) };
+  });
 
   it.each(CASES.map((c, i) => [c.name, c, i] as const))("%s", async (_name, c, i) => {
     const id = `err${i}`;
@@ -74,9 +75,8 @@ describe("error cases, compared with runc", () => {
     const fromRunc = await viaRunc(c.args(id, bundle));
     expect(fromRunc.code, `runc itself: ${fromRunc.stderr}`).toBe(c.code);
 
-    for (const backend of backends) {
-      const root = roots[backend]!;
-      const n = (args: string[]) => nexcage(root, args, { config: configs[backend] });
+    for (const { variant, root, n } of variants) {
+      const backend = variant.name;
       cleanup.nexcage(root, id);
       await prepare(n, async (x) => JSON.parse((await n(["state", x])).stdout).status, c.setup, id, bundle);
       const before = readdirSync(root).sort();
@@ -99,14 +99,14 @@ describe("error cases, compared with runc", () => {
 describe("failures leave nothing behind and are logged for containerd", () => {
   const root = cleanup.dir(tempDir("fail"));
 
-  it.each(["crun", "runc"] as const)("a create that fails in %s (bad entrypoint) rolls back; the error is in the JSON log", async (backend) => {
+  it.each(VARIANTS)("a create that fails in $name (bad entrypoint) rolls back; the error is in the JSON log", async (variant) => {
+    const backend = variant.backend;
     const bundle = cleanup.dir(makeBundle(["/nonexistent"]));
     const log = join(cleanup.dir(tempDir("log")), "log.json");
     writeFileSync(log, "");
     const pidFile = join(bundle, "init.pid");
-    const id = cleanup.nexcage(root, `bad-${backend}`);
-    const r = await nexcage(root, ["create", "--bundle", bundle, "--pid-file", pidFile, id], {
-      config: configFile({ defaultBackend: backend }),
+    const id = cleanup.nexcage(root, `bad-${backend}-${variant.node ? "ffi" : "cli"}`);
+    const r = await nexcageFor(variant, root)(["create", "--bundle", bundle, "--pid-file", pidFile, id], {
       globals: ["--log", log, "--log-format", "json"],
     });
     expect(r.code).toBe(1);

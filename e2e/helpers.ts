@@ -4,6 +4,7 @@ import { chmodSync, closeSync, copyFileSync, openSync, existsSync, mkdirSync, mk
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultSpec } from "../src/oci/default-spec.js";
+import { RO_NODE } from "./paths.js";
 
 export const REPO = join(import.meta.dirname, "..");
 export const NEXCAGE = join(REPO, "dist", "nexcage.mjs");
@@ -56,13 +57,45 @@ let outputs: string | undefined;
  * Runs the built CLI. Its stdout and stderr go to files, not pipes: a container created through it
  * inherits them (as under containerd) and would hold a pipe open long after nexcage exited.
  */
-export async function nexcage(root: string, args: string[], opts: { config?: string; cwd?: string; globals?: string[] } = {}): Promise<Run> {
-  const globals = ["--root", root, ...(opts.globals ?? [])];
-  if (opts.config) globals.push("--config", opts.config);
-  return captured(process.execPath, [NEXCAGE, ...globals, ...args], opts.cwd);
+export interface NexcageOptions {
+  config?: string;
+  cwd?: string;
+  globals?: string[];
+  /** The node to run nexcage with (the read-only one for the libcrun driver). */
+  node?: string;
+  env?: Record<string, string | undefined>;
 }
 
-async function captured(file: string, argv: string[], cwd?: string): Promise<Run> {
+export async function nexcage(root: string, args: string[], opts: NexcageOptions = {}): Promise<Run> {
+  const globals = ["--root", root, ...(opts.globals ?? [])];
+  if (opts.config) globals.push("--config", opts.config);
+  return captured(opts.node ?? process.execPath, [NEXCAGE, ...globals, ...args], opts.cwd, opts.env);
+}
+
+/**
+ * The backends and drivers every lifecycle and error case runs against: one table, so the same
+ * tests cover each (crun through its CLI, crun through libcrun, runc).
+ */
+export interface Variant {
+  readonly name: string;
+  readonly backend: RuntimeName;
+  readonly config: Record<string, unknown>;
+  readonly node?: string;
+}
+
+export const VARIANTS: readonly Variant[] = [
+  { name: "crun (cli driver)", backend: "crun", config: { defaultBackend: "crun", backends: { crun: { driver: "cli" } } } },
+  { name: "crun (libcrun driver)", backend: "crun", config: { defaultBackend: "crun", backends: { crun: { driver: "libcrun" } } }, node: RO_NODE },
+  { name: "runc", backend: "runc", config: { defaultBackend: "runc" } },
+];
+
+/** nexcage bound to one variant: its config file and its node. */
+export function nexcageFor(variant: Variant, root: string): (args: string[], extra?: NexcageOptions) => Promise<Run> {
+  const config = configFile(variant.config);
+  return (args, extra = {}) => nexcage(root, args, { config, node: variant.node, ...extra });
+}
+
+async function captured(file: string, argv: string[], cwd?: string, env?: Record<string, string | undefined>): Promise<Run> {
   outputs ??= tempDir("out");
   const tag = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
   const out = join(outputs, `${tag}.out`);
@@ -72,7 +105,7 @@ async function captured(file: string, argv: string[], cwd?: string): Promise<Run
   let code: number;
   try {
     code = await new Promise<number>((resolve, reject) => {
-      const child = spawn(file, argv, { cwd, env: { ...process.env, ...ENV, NEXCAGE_CONFIG: undefined }, stdio: ["ignore", outFd, errFd] });
+      const child = spawn(file, argv, { cwd, env: { ...process.env, ...ENV, NEXCAGE_CONFIG: undefined, NEXCAGE_CRUN_DRIVER: undefined, ...env }, stdio: ["ignore", outFd, errFd] });
       const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
       child.on("error", reject);
       child.on("exit", (c, sig) => {

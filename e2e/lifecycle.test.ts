@@ -2,17 +2,15 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readProcStat } from "../src/proc/stat.js";
-import { Cleanup, configFile, makeBundle, nexcage, tempDir, waitFor, type RuntimeName } from "./helpers.js";
+import { Cleanup, configFile, makeBundle, nexcage, nexcageFor, tempDir, VARIANTS, waitFor } from "./helpers.js";
 
 const cleanup = new Cleanup();
 afterAll(() => cleanup.run());
 
-const BACKENDS: RuntimeName[] = ["crun", "runc"];
-
-describe.each(BACKENDS)("lifecycle through the %s backend", (backend) => {
-  const config = configFile({ defaultBackend: backend });
+describe.each(VARIANTS)("lifecycle through $name", (variant) => {
+  const backend = variant.backend;
   const root = cleanup.dir(tempDir(`root-${backend}`));
-  const n = (args: string[]) => nexcage(root, args, { config });
+  const n = nexcageFor(variant, root);
 
   it("create → state → start → state → kill → state → delete", async () => {
     const bundle = cleanup.dir(makeBundle(["sleep", "1000"]));
@@ -84,7 +82,7 @@ describe.each(BACKENDS)("lifecycle through the %s backend", (backend) => {
     const bundle = cleanup.dir(makeBundle(["sleep", "1000"]));
     const listRoot = cleanup.dir(tempDir("list"));
     const ids = [cleanup.nexcage(listRoot, `la-${backend}`), cleanup.nexcage(listRoot, `lb-${backend}`)];
-    const l = (args: string[]) => nexcage(listRoot, args, { config });
+    const l = nexcageFor(variant, listRoot);
     expect((await l(["list", "--format", "json"])).stdout.trim()).toBe("[]");
     for (const id of ids) expect((await l(["create", "-b", bundle, id])).code).toBe(0);
     expect((await l(["start", ids[0]!])).code).toBe(0);

@@ -36,4 +36,7 @@ if [[ $(stat -f -c %T /sys/fs/cgroup) == tmpfs ]] && [[ -d /sys/fs/cgroup/unifie
     echo "setup-host: mounted the hugetlb cgroup v1 hierarchy for crun"
   fi
 fi
+# libcrun.so for the crun backend's FFI driver (cached in build/libcrun; about 90 s the first time).
+bash "$(dirname "$0")/../packaging/libcrun/build.sh"
+
 echo "setup-host: ok ($(crun --version | head -1); $(runc --version | head -1))"

@@ -48,6 +48,11 @@ export interface BackendContext {
  */
 export interface Backend {
   readonly name: BackendName;
+  /**
+   * create forks this very process (libcrun): the child inherits every open descriptor until it
+   * execs, so the runtime must not hold the id's lock socket across the call.
+   */
+  readonly forksCaller?: boolean;
   create(req: CreateRequest): Promise<Created>;
   start(rec: ContainerRecord): Promise<void>;
   kill(rec: ContainerRecord, signal: Signal, all: boolean): Promise<void>;

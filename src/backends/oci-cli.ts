@@ -5,10 +5,10 @@ import { execa } from "execa";
 import type { BackendName } from "../config/schema.js";
 import { BackendError, oneLine } from "../errors.js";
 import type { Signal } from "../oci/signals.js";
-import { isSameLiveProcess } from "../proc/stat.js";
 import type { ContainerRecord } from "../state/record.js";
 import type { Backend, BackendContext, Created, CreateRequest, ExitCode, HealthReport, Probe } from "./backend.js";
 import { readPidFile, waitForPidFile } from "./pid-file.js";
+import { probeInitProcess } from "./probe.js";
 
 export interface OciCliSettings {
   readonly name: BackendName;
@@ -122,7 +122,7 @@ export class OciCliBackend implements Backend {
   }
 
   /** True when the runtime has state for this container under its root. */
-  private known(dir: string, id: string): boolean {
+  known(dir: string, id: string): boolean {
     return existsSync(join(this.runtimeRoot(dir), id));
   }
 
@@ -189,9 +189,7 @@ export class OciCliBackend implements Backend {
   }
 
   async probe(rec: ContainerRecord): Promise<Probe> {
-    const alive = rec.pid > 0 && rec.nexcage.pidStartTime !== undefined && isSameLiveProcess(rec.pid, rec.nexcage.pidStartTime);
-    if (!alive) return { status: "stopped", pid: 0 };
-    return { status: rec.status === "creating" ? "created" : rec.status === "stopped" ? "running" : rec.status, pid: rec.pid };
+    return probeInitProcess(rec);
   }
 
   async health(): Promise<HealthReport> {
@@ -207,7 +205,7 @@ export class OciCliBackend implements Backend {
     return { backend: this.name, ok: true, details: [`${this.settings.binary}: ${lines.slice(0, 2).join(", ")}`] };
   }
 
-  private dirOf(rec: ContainerRecord): string {
+  dirOf(rec: ContainerRecord): string {
     const root = rec.nexcage.ref["root"];
     if (typeof root !== "string") throw new BackendError(`state of container ${rec.id} has no ${this.name} root`);
     return join(root, "..");

@@ -30,7 +30,7 @@ export function buildProgram(): { program: Command; ctx: CliContext } {
     .option("--config <file>", "nexcage configuration file (default: $NEXCAGE_CONFIG, /etc/nexcage/config.json)")
     .option("-v, --version", "print the version")
     .on("option:version", () => {
-      process.stdout.write(versionText());
+      process.stdout.write(versionText(ctx));
       ctx.exitCode = 0;
       throw new VersionShown();
     });

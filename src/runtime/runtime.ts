@@ -5,14 +5,14 @@ import type { Backend, BackendContext, Created, CreateRequest } from "../backend
 import { loadBackend } from "../backends/backend.js";
 import type { BackendName } from "../config/schema.js";
 import type { LoadedConfig } from "../config/load.js";
-import { ContainerExistsError, ContainerNotFoundError, NexcageError, StatusError } from "../errors.js";
+import { ContainerExistsError, ContainerNotFoundError, LockTimeoutError, NexcageError, StatusError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { loadBundle, type Bundle } from "../oci/bundle.js";
 import { validateContainerId } from "../oci/id.js";
 import type { Signal } from "../oci/signals.js";
 import { OCI_VERSION, ociState, type OciState } from "../oci/state.js";
-import { readProcStat } from "../proc/stat.js";
-import { acquireLock, isLocked, type Lock } from "../state/lock.js";
+import { isSameLiveProcess, readProcStat } from "../proc/stat.js";
+import { acquireLock, type Lock } from "../state/lock.js";
 import type { ContainerRecord } from "../state/record.js";
 import { CorruptRecordError, Store } from "../state/store.js";
 import { route } from "./router.js";
@@ -74,8 +74,30 @@ export class Runtime {
     return b;
   }
 
-  private lock(id: string): Promise<Lock> {
-    return acquireLock(this.store.root, id, this.lockTimeoutMs);
+  /**
+   * The id's lock. Holding the socket is not enough while another process is inside a create whose
+   * backend forks that process (libcrun): it drops the socket for the fork (the child would inherit
+   * it) and its `creating` record, naming it as creator, stands in for the lock until it is back.
+   */
+  private async lock(id: string): Promise<Lock> {
+    const deadline = Date.now() + this.lockTimeoutMs;
+    for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
+      const lock = await acquireLock(this.store.root, id, Math.max(deadline - Date.now(), 0));
+      if (!this.createInProgressElsewhere(id)) return lock;
+      await lock.release();
+      if (Date.now() >= deadline) throw new LockTimeoutError(`container ${id} is busy: another nexcage operation holds it`);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  private createInProgressElsewhere(id: string): boolean {
+    let rec: ContainerRecord | undefined;
+    try {
+      rec = this.store.read(id);
+    } catch {
+      return false;
+    }
+    return rec !== undefined && rec.status === "creating" && creatorAlive(rec) && rec.nexcage.creator?.pid !== process.pid;
   }
 
   private async locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
@@ -96,7 +118,7 @@ export class Runtime {
   /** Live status: the backend's truth; a record still `creating` is so only while its creator holds the lock. */
   private async live(rec: ContainerRecord, lockHeldByUs: boolean): Promise<{ status: Status; pid: number }> {
     if (rec.status === "creating" && rec.pid === 0) {
-      if (!lockHeldByUs && (await isLocked(this.store.root, rec.id))) return { status: "creating", pid: 0 };
+      if (!lockHeldByUs && creatorAlive(rec)) return { status: "creating", pid: 0 };
       return { status: "stopped", pid: 0 };
     }
     return (await this.backend(rec.nexcage.backend)).probe(rec);
@@ -138,7 +160,7 @@ export class Runtime {
       created: new Date().toISOString(),
       owner: ownerName(),
       ...(Object.keys(bundle.annotations).length > 0 ? { annotations: { ...bundle.annotations } } : {}),
-      nexcage: { backend, ref: {}, routeReason: reason, configSource: this.opts.config.source },
+      nexcage: { backend, ref: {}, routeReason: reason, configSource: this.opts.config.source, creator: selfProcess() },
     };
     try {
       this.store.write(rec);
@@ -161,11 +183,12 @@ export class Runtime {
 
   private withInit(rec: ContainerRecord, created: Created, status: Status): ContainerRecord {
     const stat = readProcStat(created.pid);
+    const { creator: _done, ...nexcage } = rec.nexcage;
     return {
       ...rec,
       status,
       pid: created.pid,
-      nexcage: { ...rec.nexcage, ref: created.ref, ...(stat ? { pidStartTime: stat.startTime } : {}) },
+      nexcage: { ...nexcage, ref: created.ref, ...(stat ? { pidStartTime: stat.startTime } : {}) },
     };
   }
 
@@ -193,16 +216,30 @@ export class Runtime {
   async create(o: CreateOptions): Promise<void> {
     const { bundle, backend, reason } = this.prepare(o);
     const b = await this.backend(backend);
-    await this.locked(o.id, async () => {
+    let lock: Lock | undefined = await this.lock(o.id);
+    try {
       const { rec, req } = await this.begin(o, bundle, backend, reason);
       try {
-        const created = await b.create(req);
+        if (b.forksCaller) {
+          // The fork would inherit the lock's socket and hold it until the container starts: drop it;
+          // the `creating` record naming this process keeps everyone else out meanwhile.
+          await lock.release();
+          lock = undefined;
+        }
+        let created: Created;
+        try {
+          created = await b.create(req);
+        } finally {
+          lock ??= await acquireLock(this.store.root, o.id, this.lockTimeoutMs);
+        }
         this.store.write(this.withInit(rec, created, "created"));
       } catch (e) {
         await this.rollback(o.id, e);
         throw e;
       }
-    });
+    } finally {
+      await lock?.release();
+    }
   }
 
   /** `run`: create and start; in the foreground, wait for the process and return its exit code. */
@@ -389,6 +426,17 @@ function canonicalRoot(root: string): string {
   } catch {
     return abs;
   }
+}
+
+function selfProcess(): { pid: number; startTime: string } | undefined {
+  const stat = readProcStat(process.pid);
+  return stat ? { pid: process.pid, startTime: stat.startTime } : undefined;
+}
+
+/** The process that wrote a `creating` record is still at work (not crashed). */
+function creatorAlive(rec: ContainerRecord): boolean {
+  const c = rec.nexcage.creator;
+  return c !== undefined && isSameLiveProcess(c.pid, c.startTime);
 }
 
 function isValidId(name: string): boolean {

@@ -26,6 +26,8 @@ export const recordSchema = z.object({
     pidStartTime: z.string().optional(),
     /** The config file the container was created under. */
     configSource: z.string(),
+    /** The nexcage process that wrote the `creating` record; while it lives, the create is in progress. */
+    creator: z.object({ pid: z.number().int().positive(), startTime: z.string() }).optional(),
   }),
 });
 

@@ -1,11 +1,44 @@
-import type { Backend, BackendContext } from "../backend.js";
+import type { Backend, BackendContext, HealthReport } from "../backend.js";
 import { OciCliBackend } from "../oci-cli.js";
+import { UnsupportedError } from "../../errors.js";
+import { crunDriver } from "./driver.js";
 
 /**
- * The crun backend. Its driver is the crun CLI for now; the libcrun FFI driver plugs in here and
- * keeps the same per-container state root, so both drivers see the same containers.
+ * The crun backend: libcrun through FFI when the driver choice allows it, else the crun CLI. In
+ * `auto`, a library that fails to load falls back to the CLI too, and says so under --debug.
  */
-export function createCrunBackend(ctx: BackendContext): Backend {
+export async function createCrunBackend(ctx: BackendContext): Promise<Backend> {
   const cfg = ctx.config.backends.crun;
-  return new OciCliBackend({ name: "crun", binary: cfg.path, timeoutMs: cfg.timeoutSeconds * 1000 }, ctx);
+  const cli = new OciCliBackend({ name: "crun", binary: cfg.path, timeoutMs: cfg.timeoutSeconds * 1000 }, ctx);
+  const choice = crunDriver(ctx);
+  if (choice.driver === "cli" || choice.libraryPath === undefined) {
+    ctx.log.debug({ driver: "cli", reason: choice.reason }, `crun driver: cli (${choice.reason})`);
+    return withDriverNote(cli, `driver: crun CLI (${choice.reason})`);
+  }
+  const { loadLibcrun } = await import("./libcrun.js");
+  let lib;
+  try {
+    lib = loadLibcrun(choice.libraryPath);
+  } catch (e) {
+    const why = `libcrun failed to load: ${(e as Error).message}`;
+    const setting = process.env["NEXCAGE_CRUN_DRIVER"] || cfg.driver;
+    if (setting === "libcrun") {
+      throw new UnsupportedError(`crun driver libcrun cannot be used: ${why}`);
+    }
+    ctx.log.debug({ driver: "cli", reason: why }, `crun driver: cli (${why})`);
+    return withDriverNote(cli, `driver: crun CLI (${why})`);
+  }
+  ctx.log.debug({ driver: "libcrun", library: lib.path, reason: choice.reason }, `crun driver: libcrun (${choice.reason})`);
+  const { LibcrunBackend } = await import("./libcrun-backend.js");
+  return withDriverNote(new LibcrunBackend(lib, cli, ctx), `driver: libcrun (${choice.reason})`);
+}
+
+/** Adds the driver line to the backend's health report. */
+function withDriverNote(backend: Backend, note: string): Backend {
+  const health = backend.health.bind(backend);
+  backend.health = async (): Promise<HealthReport> => {
+    const r = await health();
+    return { ...r, details: [note, ...r.details] };
+  };
+  return backend;
 }

@@ -1,0 +1,440 @@
+#!/usr/bin/env node
+// Lifecycle benchmark: crun and runc called directly vs nexcage routing to them.
+//
+//   node bench/lifecycle.mjs [--runs N] [--warmup N] [--env as-is|clean|both] [--nexcage PATH]
+//
+// Needs root, /usr/bin/crun, /usr/sbin/runc, /bin/busybox (static) and a built CLI
+// (npm run build -> dist/nexcage.mjs). Prints figures only; no timing is asserted.
+// Exit status: 0 when every step succeeded, 1 when a lifecycle step failed, 2 on bad usage or
+// missing prerequisites, 130 when interrupted. See bench/README.md for what each figure covers.
+
+import { spawnSync } from "node:child_process";
+import {
+  closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync,
+  rmSync, statSync, symlinkSync, writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+
+const CRUN = "/usr/bin/crun";
+const RUNC = "/usr/sbin/runc";
+const BUSYBOX = "/bin/busybox";
+const TIME = "/usr/bin/time";
+const STEPS = ["create", "start", "state", "kill", "delete"];
+const STOP_TIMEOUT_MS = 10_000;
+
+// ---------------------------------------------------------------- arguments
+
+function usage(msg) {
+  if (msg) process.stderr.write(`lifecycle.mjs: ${msg}\n`);
+  process.stderr.write("usage: node bench/lifecycle.mjs [--runs N] [--warmup N] [--env as-is|clean|both] [--nexcage PATH]\n");
+  process.exit(2);
+}
+
+const opts = {
+  runs: 30,
+  warmup: 2,
+  env: "both",
+  nexcage: resolve(dirname(fileURLToPath(import.meta.url)), "../dist/nexcage.mjs"),
+};
+{
+  const a = process.argv.slice(2);
+  for (let i = 0; i < a.length; i++) {
+    let [k, v] = a[i].includes("=") ? a[i].split(/=(.*)/s, 2) : [a[i], undefined];
+    const val = () => (v !== undefined ? v : i + 1 < a.length ? a[++i] : usage(`${k} needs a value`));
+    if (k === "--runs" || k === "--warmup") {
+      const n = val();
+      if (!/^[0-9]+$/.test(n) || (k === "--runs" && Number(n) < 1)) usage(`bad ${k} ${n}`);
+      opts[k.slice(2)] = Number(n);
+    } else if (k === "--env") {
+      const e = val();
+      if (!["as-is", "clean", "both"].includes(e)) usage(`bad --env ${e}`);
+      opts.env = e;
+    } else if (k === "--nexcage") opts.nexcage = resolve(val());
+    else if (k === "-h" || k === "--help") usage();
+    else usage(`unknown argument ${a[i]}`);
+  }
+}
+
+for (const [p, what] of [[CRUN, "crun"], [RUNC, "runc"], [BUSYBOX, "busybox-static"], [opts.nexcage, "nexcage build (npm run build)"]]) {
+  if (!existsSync(p)) usage(`${p} missing (${what})`);
+}
+if (process.getuid && process.getuid() !== 0) process.stderr.write("warning: not root; creating containers will likely fail\n");
+if (!readFileSync("/proc/self/mountinfo", "utf8").split("\n").some((l) => l.split(" ")[4] === "/sys/fs/cgroup/hugetlb")) {
+  process.stderr.write(
+    "warning: /sys/fs/cgroup/hugetlb is not mounted; crun create may fail on this host. Fix:\n" +
+      "  mkdir -p /sys/fs/cgroup/hugetlb; mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb\n",
+  );
+}
+
+// ---------------------------------------------------------------- environments
+
+const ENV_AS_IS = { ...process.env };
+const ENV_CLEAN = { ...process.env };
+delete ENV_CLEAN.NODE_EXTRA_CA_CERTS;
+const caSet = process.env.NODE_EXTRA_CA_CERTS !== undefined;
+const envModes = opts.env === "both" ? ["as-is", "clean"] : [opts.env];
+const envFor = (mode) => (mode === "clean" ? ENV_CLEAN : ENV_AS_IS);
+
+// ---------------------------------------------------------------- temp dirs, bundle
+
+const W = mkdtempSync(join(tmpdir(), "nexcage-bench-"));
+const bundle = join(W, "bundle");
+const outDir = join(W, "out");
+mkdirSync(outDir);
+const devnull = openSync("/dev/null", "r+");
+
+// ---------------------------------------------------------------- variants
+
+// argv prefix of one runtime call; `rt` is the runtime nexcage routes to or the runtime itself.
+function makeVariant(name, rt, nexcageEnv) {
+  const root = join(W, `root-${name.replace(/[^a-z0-9]+/gi, "-")}`);
+  mkdirSync(root);
+  if (nexcageEnv === undefined) {
+    return { name, rt, root, nexcage: false, cmd: rt === "crun" ? CRUN : RUNC, pre: ["--root", root], env: ENV_AS_IS };
+  }
+  const cfg = join(W, `nexcage-${rt}.json`);
+  if (!existsSync(cfg)) writeFileSync(cfg, JSON.stringify({ defaultBackend: rt }) + "\n");
+  return {
+    name, rt, root, nexcage: true, envMode: nexcageEnv, cfg,
+    cmd: process.execPath, pre: [opts.nexcage, "--root", root, "--config", cfg], env: envFor(nexcageEnv),
+  };
+}
+
+const variants = [];
+for (const rt of ["crun", "runc"]) {
+  variants.push(makeVariant(rt, rt));
+  for (const m of envModes) variants.push(makeVariant(`nexcage-${rt} ${m}`, rt, m));
+}
+
+// ---------------------------------------------------------------- cleanup, signals
+
+const live = new Map(); // "variant\0id" -> {variant, id}
+let interrupted = null;
+let cleanedUp = false;
+
+function forceDelete(v, id) {
+  spawnSync(v.cmd, [...v.pre, "delete", "--force", id], { stdio: ["ignore", "ignore", "ignore"], env: v.env, timeout: 60_000 });
+  if (v.nexcage) {
+    // Fallback if nexcage could not clean up: its per-container runtime root (<root>/<id>/<rt>).
+    const rtRoot = join(v.root, id, v.rt);
+    if (existsSync(rtRoot)) {
+      spawnSync(v.rt === "crun" ? CRUN : RUNC, ["--root", rtRoot, "delete", "--force", id], { stdio: "ignore", timeout: 60_000 });
+    }
+  }
+}
+
+function cleanup() {
+  if (cleanedUp) return;
+  cleanedUp = true;
+  for (const { v, id } of live.values()) forceDelete(v, id);
+  live.clear();
+  try { closeSync(devnull); } catch {}
+  try { rmSync(W, { recursive: true, force: true }); } catch (e) {
+    process.stderr.write(`warning: could not remove ${W}: ${e.message}\n`);
+  }
+}
+
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(sig, () => {
+    interrupted = sig;
+  });
+}
+process.on("exit", cleanup);
+
+class Interrupted extends Error {}
+class StepFailed extends Error {}
+
+// Give pending signal handlers a chance to run (the measuring loop is synchronous).
+const tick = () => new Promise((r) => setImmediate(r));
+async function checkpoint() {
+  await tick();
+  if (interrupted) throw new Interrupted(interrupted);
+}
+
+// ---------------------------------------------------------------- running one call
+
+let callNo = 0;
+
+/**
+ * Runs one runtime call, no shell: stdin /dev/null, stdout and stderr to files (a pipe would be
+ * held open by the container's init, which inherits them on create). Returns ms and the outputs.
+ */
+function call(v, args, { wantStdout = false } = {}) {
+  const n = ++callNo;
+  const errPath = join(outDir, `${n}.err`);
+  const outPath = wantStdout ? join(outDir, `${n}.out`) : null;
+  const errFd = openSync(errPath, "w");
+  const outFd = outPath ? openSync(outPath, "w") : devnull;
+  const argv = [...v.pre, ...args];
+  let r, ms;
+  try {
+    const t0 = performance.now();
+    r = spawnSync(v.cmd, argv, { stdio: [devnull, outFd, errFd], env: v.env, timeout: 120_000 });
+    ms = performance.now() - t0;
+  } finally {
+    closeSync(errFd);
+    if (outPath) closeSync(outFd);
+  }
+  const res = {
+    ms,
+    ok: r.status === 0 && !r.error,
+    status: r.status,
+    signal: r.signal,
+    error: r.error,
+    stderr: readFileSync(errPath, "utf8"),
+    stdout: outPath ? readFileSync(outPath, "utf8") : "",
+    argv: [v.cmd, ...argv],
+  };
+  rmSync(errPath, { force: true });
+  if (outPath) rmSync(outPath, { force: true });
+  return res;
+}
+
+function fail(v, step, res) {
+  const how = res.error ? `error ${res.error.message}` : res.signal ? `signal ${res.signal}` : `exit status ${res.status}`;
+  throw new StepFailed(
+    `[${v.name}] ${step} failed (${how})\ncommand: ${res.argv.join(" ")}` +
+      (v.nexcage ? `\nenvironment: NODE_EXTRA_CA_CERTS ${v.env.NODE_EXTRA_CA_CERTS === undefined ? "unset" : "set"}` : "") +
+      `\nstderr:\n${res.stderr || "(empty)\n"}`,
+  );
+}
+
+const statusOf = (stdout) => {
+  try { return JSON.parse(stdout).status; } catch { return undefined; }
+};
+
+// ---------------------------------------------------------------- one lifecycle
+
+let idNo = 0;
+
+/** create, start, state, kill KILL, [poll state until stopped], delete. Returns the timings. */
+async function lifecycle(v) {
+  const id = `nb-${process.pid}-${++idNo}`;
+  const key = `${v.name}\0${id}`;
+  const t = {};
+  const t0 = performance.now();
+
+  live.set(key, { v, id }); // registered before create: a partial create is force-deleted too
+  let r = call(v, ["create", "--bundle", bundle, id]);
+  if (!r.ok) fail(v, "create", r);
+  t.create = r.ms;
+
+  r = call(v, ["start", id]);
+  if (!r.ok) fail(v, "start", r);
+  t.start = r.ms;
+
+  r = call(v, ["state", id], { wantStdout: true });
+  if (!r.ok) fail(v, "state", r);
+  t.state = r.ms;
+  const st = statusOf(r.stdout);
+  if (st !== "running") process.stderr.write(`warning: [${v.name}] state after start says ${JSON.stringify(st)}, not "running"\n`);
+
+  r = call(v, ["kill", id, "KILL"]);
+  if (!r.ok) fail(v, "kill", r);
+  t.kill = r.ms;
+
+  // Not a step: poll `state` until stopped. Counted in the wall lifecycle, not in the steps.
+  const w0 = performance.now();
+  let polls = 0;
+  for (;;) {
+    r = call(v, ["state", id], { wantStdout: true });
+    polls++;
+    if (!r.ok) fail(v, "state (waiting for stopped)", r);
+    if (statusOf(r.stdout) === "stopped") break;
+    if (performance.now() - w0 > STOP_TIMEOUT_MS) {
+      r.stderr += `\ncontainer still ${JSON.stringify(statusOf(r.stdout))} ${STOP_TIMEOUT_MS} ms after kill KILL\n`;
+      fail(v, "wait for stopped", r);
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+  }
+  t.wait = performance.now() - w0;
+  t.polls = polls;
+
+  r = call(v, ["delete", id]);
+  if (!r.ok) fail(v, "delete", r);
+  t.delete = r.ms;
+  live.delete(key);
+
+  t.wall = performance.now() - t0;
+  t.sum = STEPS.reduce((s, k) => s + t[k], 0);
+  return t;
+}
+
+// ---------------------------------------------------------------- statistics, formatting
+
+function quantile(xs, q) {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos), hi = Math.ceil(pos);
+  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+}
+const med = (xs) => quantile(xs, 0.5);
+const p90 = (xs) => quantile(xs, 0.9);
+const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : "-");
+const cell = (xs) => `${f1(med(xs))} / ${f1(p90(xs))}`;
+const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? (a / b).toFixed(2) + "x" : "-");
+
+function table(header, rows) {
+  const all = [header, ...rows];
+  const w = header.map((_, i) => Math.max(...all.map((r) => String(r[i]).length)));
+  const line = (r) => r.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join("  ");
+  return [line(header), w.map((n) => "-".repeat(n)).join("  "), ...rows.map(line)].join("\n") + "\n";
+}
+
+const out = (s = "") => process.stdout.write(s + "\n");
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  const distStamp = () => { try { const s = statSync(opts.nexcage); return `${s.mtimeMs}:${s.size}`; } catch { return "missing"; } };
+  const stamp0 = distStamp();
+  // Bundle: rootfs with /bin/busybox and a sleep symlink; config.json from `crun spec`.
+  mkdirSync(join(bundle, "rootfs", "bin"), { recursive: true });
+  copyFileSync(BUSYBOX, join(bundle, "rootfs", "bin", "busybox"));
+  symlinkSync("busybox", join(bundle, "rootfs", "bin", "sleep"));
+  const sp = spawnSync(CRUN, ["spec"], { cwd: bundle, stdio: ["ignore", "ignore", "pipe"] });
+  if (sp.status !== 0) throw new StepFailed(`crun spec failed: ${sp.stderr}`);
+  const spec = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));
+  spec.process.terminal = false;
+  spec.process.args = ["sleep", "1000"];
+  writeFileSync(join(bundle, "config.json"), JSON.stringify(spec, null, 1));
+
+  const ver = (cmd, args, env) => {
+    const r = spawnSync(cmd, args, { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    return (r.stdout || r.stderr || "").trim().split("\n")[0];
+  };
+  out(`nexcage lifecycle benchmark  ${new Date().toISOString()}  runs=${opts.runs} warmup=${opts.warmup} env=${opts.env}`);
+  out(`node ${process.version} (${process.execPath}); ${ver(CRUN, ["--version"])}; ${ver(RUNC, ["--version"])}`);
+  out(`nexcage: ${opts.nexcage}: ${ver(process.execPath, [opts.nexcage, "--version"], ENV_CLEAN)}`);
+  out(`NODE_EXTRA_CA_CERTS in this environment: ${caSet ? `set (${process.env.NODE_EXTRA_CA_CERTS})` : "unset"}`);
+  for (const m of envModes) {
+    out(`  nexcage "${m}" mode runs with NODE_EXTRA_CA_CERTS ${envFor(m).NODE_EXTRA_CA_CERTS === undefined ? "unset" : "set"}`);
+  }
+  if (!caSet && envModes.length === 2) out("  (as-is and clean are the same environment here)");
+  const h = spawnSync(process.execPath, [opts.nexcage, "--config", join(W, "nexcage-crun.json"), "health"], { env: ENV_CLEAN, encoding: "utf8" });
+  out(`nexcage health (config {"defaultBackend":"crun"}), exit ${h.status}:`);
+  for (const l of `${h.stdout}${h.stderr}`.trim().split("\n")) out(`  ${l}`);
+  out(`bundle ${bundle}: busybox sleep 1000, crun spec, terminal false`);
+  out(`loadavg at start: ${readFileSync("/proc/loadavg", "utf8").trim()}`);
+  out();
+
+  // ---- lifecycles, round-robin; the start variant rotates every round
+  const res = new Map(variants.map((v) => [v.name, []]));
+  const total = opts.warmup + opts.runs;
+  for (let round = 0; round < total; round++) {
+    for (let j = 0; j < variants.length; j++) {
+      const v = variants[(round + j) % variants.length];
+      const t = await lifecycle(v);
+      if (round >= opts.warmup) res.get(v.name).push(t);
+      await checkpoint();
+    }
+    process.stderr.write(`\rlifecycle round ${round + 1}/${total}${round < opts.warmup ? " (warmup)" : ""}   `);
+  }
+  process.stderr.write("\n");
+
+  // ---- --version startup, round-robin
+  const verVariants = [
+    { name: "/bin/true (spawn floor)", cmd: "/bin/true", pre: [], env: ENV_AS_IS },
+    { name: "crun --version", cmd: CRUN, pre: [], env: ENV_AS_IS },
+    { name: "runc --version", cmd: RUNC, pre: [], env: ENV_AS_IS },
+    ...envModes.map((m) => ({ name: `nexcage --version ${m}`, cmd: process.execPath, pre: [opts.nexcage], env: envFor(m) })),
+    ...envModes.map((m) => ({ name: `node -e 0 ${m}`, cmd: process.execPath, pre: ["-e", "0"], env: envFor(m) })),
+  ];
+  const verRes = new Map(verVariants.map((v) => [v.name, []]));
+  for (let round = 0; round < total; round++) {
+    for (let j = 0; j < verVariants.length; j++) {
+      const v = verVariants[(round + j) % verVariants.length];
+      const r = call(v, v.name.includes("--version") ? ["--version"] : []);
+      if (!r.ok) fail(v, "--version", r);
+      if (round >= opts.warmup) verRes.get(v.name).push(r.ms);
+    }
+    await checkpoint();
+  }
+
+  // ---- peak RSS of one `state` of a running container
+  const rss = [];
+  if (!existsSync(TIME)) {
+    out(`peak RSS: skipped, ${TIME} not found (apt-get install time)`);
+  } else {
+    const rssVariants = variants.filter((v) => v.nexcage || v.name === "crun" || v.name === "runc");
+    for (const v of rssVariants) {
+      const id = `nb-${process.pid}-rss-${++idNo}`;
+      live.set(`${v.name}\0${id}`, { v, id });
+      let r = call(v, ["create", "--bundle", bundle, id]);
+      if (!r.ok) fail(v, "create (for RSS)", r);
+      r = call(v, ["start", id]);
+      if (!r.ok) fail(v, "start (for RSS)", r);
+      const kb = [];
+      for (let i = 0; i < 5; i++) {
+        const tf = join(outDir, "time.out");
+        const tv = { ...v, cmd: TIME, pre: ["-o", tf, "-f", "%M", v.cmd, ...v.pre] };
+        r = call(tv, ["state", id], { wantStdout: true });
+        if (!r.ok) fail(v, "state (under /usr/bin/time)", r);
+        kb.push(Number(readFileSync(tf, "utf8").trim().split("\n").pop()));
+      }
+      rss.push({ name: v.name, kb });
+      forceDelete(v, id);
+      live.delete(`${v.name}\0${id}`);
+      await checkpoint();
+    }
+  }
+
+  // ---------------------------------------------------------------- report
+  const rowsOf = [...STEPS, "sum of steps", "stop wait", "lifecycle wall"];
+  const pick = (ts, row) => ts.map((t) => (row === "sum of steps" ? t.sum : row === "stop wait" ? t.wait : row === "lifecycle wall" ? t.wall : t[row]));
+  out(`Lifecycle, ms, median / p90 over ${opts.runs} runs (each step a separate process; x = nexcage median / direct median)`);
+  for (const rt of ["crun", "runc"]) {
+    const direct = res.get(rt);
+    const nx = envModes.map((m) => ({ m, ts: res.get(`nexcage-${rt} ${m}`) }));
+    const header = ["step", rt, ...nx.flatMap(({ m }) => [`nexcage->${rt} ${m}`, "x"])];
+    const rows = rowsOf.map((row) => [
+      row,
+      cell(pick(direct, row)),
+      ...nx.flatMap(({ ts }) => [cell(pick(ts, row)), ratio(med(pick(ts, row)), med(pick(direct, row)))]),
+    ]);
+    const polls = [direct, ...nx.map((n) => n.ts)].map((ts) => Math.max(...ts.map((t) => t.polls)));
+    rows.push(["max state polls", String(polls[0]), ...polls.slice(1).flatMap((p) => [String(p), ""])]);
+    out();
+    out(table(header, rows).trimEnd());
+  }
+  out();
+  out(`Startup, ms, median / p90 over ${opts.runs} runs`);
+  out(table(["command", "median / p90", "x crun"], verVariants.map((v) => {
+    const xs = verRes.get(v.name);
+    return [v.name, cell(xs), ratio(med(xs), med(verRes.get("crun --version")))];
+  })).trimEnd());
+  if (rss.length) {
+    out();
+    out("Peak RSS of one `state` of a running container (/usr/bin/time -f %M), MB, median of 5");
+    out(table(["variant", "max RSS MB"], rss.map((r) => [`${r.name} state`, (med(r.kb) / 1024).toFixed(1)])).trimEnd());
+  }
+  out();
+  out(`loadavg at end: ${readFileSync("/proc/loadavg", "utf8").trim()}`);
+  if (distStamp() !== stamp0) out(`\nWARNING: ${opts.nexcage} changed during the run (rebuilt?); figures may mix builds`);
+  out();
+  out("lifecycle wall = create..delete end to end, including the stop wait (state polls until stopped after kill KILL)");
+  out("and the benchmark's own per-call overhead; sum of steps excludes the stop wait.");
+}
+
+let code = 0;
+try {
+  await main();
+} catch (e) {
+  if (e instanceof Interrupted) {
+    process.stderr.write(`\ninterrupted (${e.message}); cleaning up\n`);
+    code = 130;
+  } else if (e instanceof StepFailed) {
+    process.stderr.write(`\n${interrupted ? `interrupted (${interrupted})\n` : ""}${e.message}`);
+    code = interrupted ? 130 : 1;
+  } else {
+    process.stderr.write(`\n${e?.stack ?? e}\n`);
+    code = 1;
+  }
+} finally {
+  cleanup();
+}
+process.exit(code);
