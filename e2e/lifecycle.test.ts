@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readProcStat } from "../src/proc/stat.js";
@@ -57,6 +57,48 @@ describe.each(VARIANTS)("lifecycle through $name", (variant) => {
     expect((await n(["kill", "--all", id, "9"])).code).toBe(0);
     expect(await waitFor(async () => JSON.parse((await n(["state", id])).stdout).status === "stopped")).toBe(true);
     expect((await n(["delete", id])).code).toBe(0);
+  });
+
+  it("exec (command line and --process file, detached), ps, pause/resume and update", async () => {
+    const bundle = cleanup.dir(makeBundle(["sleep", "1000"]));
+    const id = cleanup.nexcage(root, `exec-${backend}`);
+    expect((await n(["run", "-d", "-b", bundle, id])).code).toBe(0);
+    const init = JSON.parse((await n(["state", id])).stdout).pid as number;
+
+    const e = await n(["exec", id, "sh", "-c", "echo out-$0; echo err >&2; exit 4", "x"]);
+    expect(e).toMatchObject({ code: 4, stdout: "out-x\n", stderr: "err\n" });
+
+    const proc = join(cleanup.dir(tempDir("proc")), "process.json");
+    writeFileSync(proc, JSON.stringify({ args: ["sleep", "500"], cwd: "/", env: ["PATH=/bin"], user: { uid: 0, gid: 0 } }));
+    const pidFile = join(bundle, "exec.pid");
+    expect(await n(["exec", "--process", proc, "--detach", "--pid-file", pidFile, id])).toMatchObject({ code: 0, stdout: "" });
+    const execPid = Number(readFileSync(pidFile, "utf8"));
+    expect(readProcStat(execPid)).toBeDefined();
+
+    expect(JSON.parse((await n(["ps", "--format", "json", id])).stdout).sort()).toEqual([init, execPid].sort());
+    const table = (await n(["ps", id])).stdout.trim().split("\n");
+    expect(table[0]).toMatch(/PID/);
+    expect(table.slice(1).map((l) => Number(l.trim().split(/\s+/)[1])).sort()).toEqual([init, execPid].sort());
+
+    expect((await n(["pause", id])).code).toBe(0);
+    expect(JSON.parse((await n(["state", id])).stdout).status).toBe("paused");
+    expect(readProcStat(init)?.state).toMatch(/^[DST]$/);
+    const inPaused = await n(["exec", id, "true"]);
+    expect(inPaused.code).toBe(255);
+    expect(inPaused.stderr.trim()).toBe("nexcage: cannot exec in a paused container");
+    expect((await n(["pause", id])).stderr.trim()).toBe("nexcage: container not running");
+    expect((await n(["resume", id])).code).toBe(0);
+    expect(JSON.parse((await n(["state", id])).stdout).status).toBe("running");
+    expect((await n(["resume", id])).stderr.trim()).toBe("nexcage: container not paused");
+
+    expect((await n(["update", "--pids-limit", "123", id])).code).toBe(0);
+    const bad = await n(["update", "--pids-limit", "lots", id]);
+    expect(bad).toMatchObject({ code: 1, stderr: 'nexcage: invalid value for --pids-limit: "lots"\n' });
+
+    expect((await n(["delete", "--force", id])).code).toBe(0);
+    expect(await waitFor(async () => readProcStat(execPid) === undefined || readProcStat(execPid)!.state === "Z")).toBe(true);
+    const stopped = await n(["exec", id, "true"]);
+    expect(stopped.code).toBe(1);
   });
 
   it("run waits, passes the output through and exits with the process's exit code; nothing is left", async () => {

@@ -190,11 +190,11 @@ else
 fi
 
 log "apt-get update"
-apt-get update -qq
+apt-get -o DPkg::Lock::Timeout=600 update -qq
 phase_done "apt-get update"
 
 log "installing build dependencies: ${BUILD_DEPS[*]}"
-apt-get install -y -qq --no-install-recommends "${BUILD_DEPS[@]}" >/dev/null
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${BUILD_DEPS[@]}" >/dev/null
 phase_done "build dependencies"
 
 # ---- fetch and unpack ----------------------------------------------------------------------------

@@ -31,6 +31,27 @@ export interface Probe {
   readonly pid: number;
 }
 
+/** What `exec` asks for; paths are absolute. Flags mirror runc's exec. */
+export interface ExecRequest {
+  readonly processFile?: string;
+  readonly args: readonly string[];
+  readonly detach: boolean;
+  readonly pidFile?: string;
+  readonly consoleSocket?: string;
+  readonly tty: boolean;
+  readonly cwd?: string;
+  readonly env: readonly string[];
+  readonly user?: string;
+  readonly additionalGids: readonly string[];
+  readonly noNewPrivs: boolean;
+  readonly caps: readonly string[];
+  readonly preserveFds: number;
+  readonly processLabel?: string;
+  readonly apparmor?: string;
+  readonly cgroup?: string;
+  readonly ignorePaused: boolean;
+}
+
 /** Process exit code of a foreground run. */
 export type ExitCode = number;
 
@@ -67,6 +88,14 @@ export interface Backend {
    * `onStarted` is called once the init's pid is known, so the runtime can publish the record.
    */
   run?(req: CreateRequest, onStarted: (created: Created) => Promise<void>): Promise<ExitCode>;
+  /** Runs a process in the container; returns its exit code (0 for --detach once it started). */
+  exec?(rec: ContainerRecord, req: ExecRequest): Promise<ExitCode>;
+  /** Host pids of the container's processes. */
+  ps?(rec: ContainerRecord): Promise<number[]>;
+  pause?(rec: ContainerRecord): Promise<void>;
+  resume?(rec: ContainerRecord): Promise<void>;
+  /** Resource update: runc's update flags, already validated, and `-r -` reads our stdin. */
+  update?(rec: ContainerRecord, flags: readonly string[]): Promise<void>;
   /** Versions and availability of the backend's tools, for `health`. */
   health(): Promise<HealthReport>;
 }

@@ -3,10 +3,10 @@ import { constants } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import type { BackendName } from "../config/schema.js";
-import { BackendError, oneLine } from "../errors.js";
+import { BackendError, oneLine, UnsupportedError } from "../errors.js";
 import type { Signal } from "../oci/signals.js";
 import type { ContainerRecord } from "../state/record.js";
-import type { Backend, BackendContext, Created, CreateRequest, ExitCode, HealthReport, Probe } from "./backend.js";
+import type { Backend, BackendContext, Created, CreateRequest, ExecRequest, ExitCode, HealthReport, Probe } from "./backend.js";
 import { readPidFile, waitForPidFile } from "./pid-file.js";
 import { probeInitProcess } from "./probe.js";
 
@@ -16,7 +16,8 @@ export interface OciCliSettings {
   readonly timeoutMs: number;
 }
 
-type Stdio = "inherit" | "capture";
+/** inherit: all three of ours (the container gets them); capture: stdout/stderr piped; stdin: ours in, the rest piped. */
+type Stdio = "inherit" | "capture" | "stdin";
 
 /** The runtime's last error message written to its --log file (JSON lines) after `offset`. */
 export function lastLoggedError(text: string): string | undefined {
@@ -101,7 +102,12 @@ export class OciCliBackend implements Backend {
     this.ctx.log.debug({ argv: [this.settings.binary, ...argv] }, `${this.name}: ${args[0]}`);
     const extra = Array.from({ length: opts.extraFds ?? 0 }, () => "inherit" as const);
     const result = await execa(this.settings.binary, argv, {
-      stdio: opts.stdio === "inherit" ? ["inherit", "inherit", "inherit", ...extra] : ["ignore", "pipe", "pipe"],
+      stdio:
+        opts.stdio === "inherit"
+          ? ["inherit", "inherit", "inherit", ...extra]
+          : opts.stdio === "stdin"
+            ? ["inherit", "pipe", "pipe"]
+            : ["ignore", "pipe", "pipe"],
       cwd: opts.cwd,
       timeout: this.settings.timeoutMs,
       reject: false,
@@ -192,6 +198,74 @@ export class OciCliBackend implements Backend {
     return probeInitProcess(rec);
   }
 
+  async exec(rec: ContainerRecord, req: ExecRequest): Promise<ExitCode> {
+    const unsupported = this.settings.name === "crun" ? crunExecRefusals(req) : [];
+    if (unsupported.length > 0) {
+      throw new UnsupportedError(`the crun backend cannot honour exec ${unsupported.join(", ")}`);
+    }
+    const args = ["exec"];
+    const opt = (flag: string, value: string | undefined) => {
+      if (value !== undefined) args.push(flag, value);
+    };
+    opt("--process", req.processFile);
+    opt("--console-socket", req.consoleSocket);
+    if (req.detach) args.push("--detach");
+    opt("--pid-file", req.pidFile);
+    if (req.tty) args.push("--tty");
+    opt("--cwd", req.cwd);
+    for (const e of req.env) args.push("--env", e);
+    opt("--user", req.user);
+    for (const g of req.additionalGids) args.push("--additional-gids", g);
+    if (req.noNewPrivs) args.push("--no-new-privs");
+    for (const c of req.caps) args.push("--cap", c);
+    if (req.preserveFds > 0) args.push("--preserve-fds", String(req.preserveFds));
+    opt("--process-label", req.processLabel);
+    opt("--apparmor", req.apparmor);
+    opt("--cgroup", req.cgroup);
+    if (req.ignorePaused) args.push("--ignore-paused");
+    args.push(rec.id, ...req.args);
+    const dir = this.dirOf(rec);
+    const log = this.logFile(dir);
+    const offset = sizeOf(log);
+    const argv = [...this.globalArgs(dir), ...args];
+    this.ctx.log.debug({ argv: [this.settings.binary, ...argv] }, `${this.name}: exec`);
+    const extra = Array.from({ length: req.preserveFds }, () => "inherit" as const);
+    const result = await execa(this.settings.binary, argv, { stdio: ["inherit", "inherit", "inherit", ...extra], reject: false });
+    if (result.exitCode === 0) return 0;
+    // A failure of the runtime itself is logged; a non-zero exit of the process is not.
+    const logged = lastLoggedError(readFrom(log, offset));
+    if (logged !== undefined || result.exitCode === undefined) {
+      throw new BackendError(`exec failed: ${oneLine(logged ?? `${this.name} ${result.signal ? `killed by ${result.signal}` : "failed"}`)}`, result.exitCode || 1);
+    }
+    return result.exitCode;
+  }
+
+  async ps(rec: ContainerRecord): Promise<number[]> {
+    const { stdout } = await this.call(this.dirOf(rec), ["ps", "--format", "json", rec.id], "ps failed");
+    let pids: unknown;
+    try {
+      pids = JSON.parse(stdout);
+    } catch {
+      throw new BackendError(`ps failed: ${this.name} printed no JSON`);
+    }
+    if (!Array.isArray(pids) || !pids.every((p) => Number.isInteger(p))) throw new BackendError(`ps failed: ${this.name} printed no pid list`);
+    return pids as number[];
+  }
+
+  async pause(rec: ContainerRecord): Promise<void> {
+    await this.call(this.dirOf(rec), ["pause", rec.id], "pause failed");
+  }
+
+  async resume(rec: ContainerRecord): Promise<void> {
+    await this.call(this.dirOf(rec), ["resume", rec.id], "resume failed");
+  }
+
+  async update(rec: ContainerRecord, flags: readonly string[]): Promise<void> {
+    const refused = this.settings.name === "crun" ? flags.filter((f) => /^--(l3-cache-schema|mem-bw-schema)=/.test(f)).map((f) => f.split("=")[0]) : [];
+    if (refused.length > 0) throw new UnsupportedError(`the crun backend cannot honour update ${refused.join(", ")}`);
+    await this.call(this.dirOf(rec), ["update", ...flags, rec.id], "update failed", { stdio: "stdin" });
+  }
+
   async health(): Promise<HealthReport> {
     const result = await execa(this.settings.binary, ["--version"], { reject: false, timeout: 10_000, stdin: "ignore" });
     if (result.exitCode !== 0) {
@@ -210,6 +284,14 @@ export class OciCliBackend implements Backend {
     if (typeof root !== "string") throw new BackendError(`state of container ${rec.id} has no ${this.name} root`);
     return join(root, "..");
   }
+}
+
+/** exec flags crun 1.8.1 does not have: refused rather than dropped. */
+function crunExecRefusals(req: ExecRequest): string[] {
+  const out: string[] = [];
+  if (req.additionalGids.length > 0) out.push("--additional-gids");
+  if (req.ignorePaused) out.push("--ignore-paused");
+  return out;
 }
 
 function signalNumber(name: string): number {

@@ -11,6 +11,11 @@ import { register as start } from "./commands/start.js";
 import { register as state } from "./commands/state.js";
 import { register as stop } from "./commands/stop.js";
 import { register as version, versionText } from "./commands/version.js";
+import { register as exec } from "./commands/exec.js";
+import { register as ps } from "./commands/ps.js";
+import { register as pauseResume } from "./commands/pause.js";
+import { register as update } from "./commands/update.js";
+import { register as features } from "./commands/features.js";
 
 /** The commander program: global flags first (as containerd passes them), one file per command. */
 export function buildProgram(): { program: Command; ctx: CliContext } {
@@ -34,7 +39,7 @@ export function buildProgram(): { program: Command; ctx: CliContext } {
       ctx.exitCode = 0;
       throw new VersionShown();
     });
-  for (const reg of [create, start, state, kill, del, run, list, spec, stop, health, version]) reg(program, ctx);
+  for (const reg of [create, start, state, kill, del, run, exec, ps, pauseResume, update, list, spec, features, stop, health, version]) reg(program, ctx);
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} }).showSuggestionAfterError(false);
   }

@@ -1,11 +1,11 @@
 import { existsSync, realpathSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { userInfo } from "node:os";
-import type { Backend, BackendContext, Created, CreateRequest } from "../backends/backend.js";
+import type { Backend, BackendContext, Created, CreateRequest, ExecRequest } from "../backends/backend.js";
 import { loadBackend } from "../backends/backend.js";
 import type { BackendName } from "../config/schema.js";
 import type { LoadedConfig } from "../config/load.js";
-import { ContainerExistsError, ContainerNotFoundError, LockTimeoutError, NexcageError, StatusError } from "../errors.js";
+import { ContainerExistsError, ContainerNotFoundError, LockTimeoutError, NexcageError, StatusError, UnsupportedError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { loadBundle, type Bundle } from "../oci/bundle.js";
 import { validateContainerId } from "../oci/id.js";
@@ -368,6 +368,60 @@ export class Runtime {
       out.push({ ...ociState(rec, await this.live(rec, false)), backend: rec.nexcage.backend });
     }
     return out;
+  }
+
+  /** The backend of a live container, refusing a capability it lacks. */
+  private async capable<K extends "exec" | "ps" | "pause" | "resume" | "update">(rec: ContainerRecord, cap: K): Promise<Backend> {
+    const b = await this.backend(rec.nexcage.backend);
+    if (typeof b[cap] !== "function") throw new UnsupportedError(`backend ${b.name} does not support ${cap}`);
+    return b;
+  }
+
+  /** Runs a process in the container. The lock is not held while it runs (kill must get through). */
+  async exec(id: string, req: ExecRequest): Promise<number> {
+    validateContainerId(id);
+    const { rec, b } = await this.locked(id, async () => {
+      const rec = this.mustRead(id);
+      const live = await this.live(rec, true);
+      try {
+        transition("exec", id, live.status);
+      } catch (e) {
+        // runc exits 255 for an exec into a container that is not running
+        throw new StatusError((e as Error).message, 255);
+      }
+      return { rec, b: await this.capable(rec, "exec") };
+    });
+    return b.exec!(rec, req);
+  }
+
+  async ps(id: string): Promise<number[]> {
+    validateContainerId(id);
+    const rec = this.mustRead(id);
+    transition("ps", id, (await this.live(rec, false)).status);
+    return (await this.capable(rec, "ps")).ps!(rec);
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.change(id, "pause", (b, rec) => b.pause!(rec));
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.change(id, "resume", (b, rec) => b.resume!(rec));
+  }
+
+  async update(id: string, flags: readonly string[]): Promise<void> {
+    await this.change(id, "update", (b, rec) => b.update!(rec, flags));
+  }
+
+  /** lock → status check → backend call → record with the new status. */
+  private async change(id: string, op: "pause" | "resume" | "update", call: (b: Backend, rec: ContainerRecord) => Promise<void>): Promise<void> {
+    validateContainerId(id);
+    await this.locked(id, async () => {
+      const rec = this.mustRead(id);
+      const next = transition(op, id, (await this.live(rec, true)).status);
+      await call(await this.capable(rec, op), rec);
+      if (next !== rec.status) this.store.write({ ...rec, status: next });
+    });
   }
 
   /** SIGTERM, wait up to `timeoutSeconds` for the container to stop, then SIGKILL to all its processes. */

@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { BackendError, oneLine } from "../../errors.js";
 import type { Signal } from "../../oci/signals.js";
 import type { ContainerRecord } from "../../state/record.js";
-import type { Backend, BackendContext, Created, CreateRequest, ExitCode, HealthReport, Probe } from "../backend.js";
+import type { Backend, BackendContext, Created, CreateRequest, ExecRequest, ExitCode, HealthReport, Probe } from "../backend.js";
 import type { OciCliBackend } from "../oci-cli.js";
 import { readPidFile } from "../pid-file.js";
 import { probeInitProcess } from "../probe.js";
@@ -96,6 +96,27 @@ export class LibcrunBackend implements Backend {
 
   run(req: CreateRequest, onStarted: (created: Created) => Promise<void>): Promise<ExitCode> {
     return this.cli.run(req, onStarted);
+  }
+
+  /** exec always goes through the crun CLI, which keeps crun's own CVE-2019-5736 protection. */
+  exec(rec: ContainerRecord, req: ExecRequest): Promise<ExitCode> {
+    return this.cli.exec(rec, req);
+  }
+
+  ps(rec: ContainerRecord): Promise<number[]> {
+    return this.cli.ps(rec);
+  }
+
+  pause(rec: ContainerRecord): Promise<void> {
+    return this.cli.pause(rec);
+  }
+
+  resume(rec: ContainerRecord): Promise<void> {
+    return this.cli.resume(rec);
+  }
+
+  update(rec: ContainerRecord, flags: readonly string[]): Promise<void> {
+    return this.cli.update(rec, flags);
   }
 
   async health(): Promise<HealthReport> {

@@ -1,0 +1,25 @@
+import { Option, type Command } from "commander";
+import { execa } from "execa";
+import { BackendError } from "../../errors.js";
+import type { CliContext } from "../context.js";
+import { filterPsTable } from "../ps-table.js";
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command("ps")
+    .description("list the processes running in a container (JSON: host pids; table: ps output)")
+    .argument("<container-id>")
+    .argument("[ps-options...]", "options for ps(1) in table format (default -ef)")
+    .passThroughOptions()
+    .addOption(new Option("-f, --format <format>", "table or json").choices(["table", "json"]).default("table"))
+    .action(async (id: string, psOptions: string[], flags: { format: "table" | "json" }) => {
+      const pids = await (await ctx.runtime()).ps(id);
+      if (flags.format === "json") {
+        ctx.out(`${JSON.stringify(pids)}\n`);
+        return;
+      }
+      const r = await execa("ps", psOptions.length > 0 ? psOptions : ["-ef"], { reject: false, timeout: 30_000 });
+      if (r.exitCode !== 0) throw new BackendError(`ps failed: ${String(r.stderr || r.shortMessage).trim()}`);
+      ctx.out(filterPsTable(String(r.stdout), pids));
+    });
+}
