@@ -22,7 +22,7 @@ export default defineConfig({
   splitting: false,
   sourcemap: false,
   clean: true,
-  minify: false,
+  minify: true,
   // koffi ships a native addon: it is loaded from node_modules (or the package's lib dir), never bundled.
   external: ["koffi"],
   noExternal: [/^(?!koffi$).*/],

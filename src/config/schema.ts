@@ -1,15 +1,15 @@
-import { z } from "zod";
+import { array, enum as zEnum, number, record, strictObject, string, type output, type input } from "zod";
 
 export const BACKEND_NAMES = ["crun", "runc", "proxmox-lxc", "proxmox-vm"] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
-const absolutePath = z.string().min(1).refine((p) => p.startsWith("/") && !p.includes("\0"), {
+const absolutePath = string().min(1).refine((p) => p.startsWith("/") && !p.includes("\0"), {
   message: "must be an absolute path",
 });
 
-const backendName = z.enum(BACKEND_NAMES);
+const backendName = zEnum(BACKEND_NAMES);
 
-const regexSource = z.string().min(1).superRefine((src, ctx) => {
+const regexSource = string().min(1).superRefine((src, ctx) => {
   try {
     new RegExp(src);
   } catch (e) {
@@ -23,49 +23,47 @@ const regexSource = z.string().min(1).superRefine((src, ctx) => {
  * JavaScript regular expression searched in the id (unanchored: write `^...$` to match the whole id),
  * `annotations` maps bundle annotation keys to globs of their values.
  */
-export const routingRuleSchema = z
-  .strictObject({
-    name: z.string().min(1).optional(),
+export const routingRuleSchema = strictObject({
+    name: string().min(1).optional(),
     backend: backendName,
-    id: z.string().min(1).optional(),
+    id: string().min(1).optional(),
     idRegex: regexSource.optional(),
-    annotations: z.record(z.string().min(1), z.string()).optional(),
+    annotations: record(string().min(1), string()).optional(),
   })
   .refine((r) => r.id !== undefined || r.idRegex !== undefined || r.annotations !== undefined, {
     message: "a routing rule needs at least one of id, idRegex, annotations",
   });
 
 const ociCliBackend = (defaultPath: string) =>
-  z.strictObject({
+  strictObject({
     /** The runtime binary. */
     path: absolutePath.default(defaultPath),
     /** Seconds one call of the runtime may take before it is killed. */
-    timeoutSeconds: z.number().positive().max(3600).default(60),
+    timeoutSeconds: number().positive().max(3600).default(60),
   });
 
 export const crunBackendSchema = ociCliBackend("/usr/bin/crun").extend({
   /** auto: libcrun through FFI when it loads and passes its check, else the crun CLI. */
-  driver: z.enum(["auto", "libcrun", "cli"]).default("auto"),
+  driver: zEnum(["auto", "libcrun", "cli"]).default("auto"),
   libcrunPath: absolutePath.optional(),
 });
 
 export const runcBackendSchema = ociCliBackend("/usr/sbin/runc");
 
-export const configSchema = z.strictObject({
-  $schema: z.string().optional(),
+export const configSchema = strictObject({
+  $schema: string().optional(),
   /** Backend used when no routing rule matches. */
   defaultBackend: backendName.default("crun"),
-  routing: z.array(routingRuleSchema).default([]),
-  backends: z
-    .strictObject({
+  routing: array(routingRuleSchema).default([]),
+  backends: strictObject({
       crun: crunBackendSchema.prefault({}),
       runc: runcBackendSchema.prefault({}),
     })
     .prefault({}),
   /** Seconds an operation waits for another one on the same container before giving up. */
-  lockTimeoutSeconds: z.number().positive().max(3600).default(60),
+  lockTimeoutSeconds: number().positive().max(3600).default(60),
 });
 
-export type Config = z.infer<typeof configSchema>;
-export type ConfigInput = z.input<typeof configSchema>;
-export type RoutingRule = z.infer<typeof routingRuleSchema>;
+export type Config = output<typeof configSchema>;
+export type ConfigInput = input<typeof configSchema>;
+export type RoutingRule = output<typeof routingRuleSchema>;

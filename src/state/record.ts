@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { enum as zEnum, number, object, record, string, unknown, type output } from "zod";
 import { BACKEND_NAMES } from "../config/schema.js";
 import { STATUSES } from "../runtime/status.js";
 
@@ -6,29 +6,29 @@ import { STATUSES } from "../runtime/status.js";
  * What nexcage keeps per container in <root>/<id>/state.json: the OCI state fields plus a `nexcage`
  * object saying which backend owns it, how to find it there, and which process is its init.
  */
-export const recordSchema = z.object({
-  ociVersion: z.string(),
-  id: z.string(),
-  status: z.enum(STATUSES),
-  pid: z.number().int().nonnegative(),
-  bundle: z.string(),
-  rootfs: z.string(),
-  created: z.string(),
-  owner: z.string(),
-  annotations: z.record(z.string(), z.string()).optional(),
-  nexcage: z.object({
-    backend: z.enum(BACKEND_NAMES),
+export const recordSchema = object({
+  ociVersion: string(),
+  id: string(),
+  status: zEnum(STATUSES),
+  pid: number().int().nonnegative(),
+  bundle: string(),
+  rootfs: string(),
+  created: string(),
+  owner: string(),
+  annotations: record(string(), string()).optional(),
+  nexcage: object({
+    backend: zEnum(BACKEND_NAMES),
     /** What the backend needs to find the container again (runtime root, VMID, ...). */
-    ref: z.record(z.string(), z.unknown()),
+    ref: record(string(), unknown()),
     /** Why this backend: "defaultBackend", "routing rule web", "annotation org.nexcage.backend". */
-    routeReason: z.string(),
+    routeReason: string(),
     /** /proc/<pid>/stat start time of the init process; a pid whose start time differs is not ours. */
-    pidStartTime: z.string().optional(),
+    pidStartTime: string().optional(),
     /** The config file the container was created under. */
-    configSource: z.string(),
+    configSource: string(),
     /** The nexcage process that wrote the `creating` record; while it lives, the create is in progress. */
-    creator: z.object({ pid: z.number().int().positive(), startTime: z.string() }).optional(),
+    creator: object({ pid: number().int().positive(), startTime: string() }).optional(),
   }),
 });
 
-export type ContainerRecord = z.infer<typeof recordSchema>;
+export type ContainerRecord = output<typeof recordSchema>;
