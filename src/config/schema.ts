@@ -1,3 +1,4 @@
+import { proxmoxLxcSettingsSchema } from "../backends/proxmox-lxc/settings.js";
 import { array, enum as zEnum, number, record, strictObject, string, type output, type input } from "zod";
 
 export const BACKEND_NAMES = ["crun", "runc", "proxmox-lxc", "proxmox-vm"] as const;
@@ -58,6 +59,7 @@ export const configSchema = strictObject({
   backends: strictObject({
       crun: crunBackendSchema.prefault({}),
       runc: runcBackendSchema.prefault({}),
+      "proxmox-lxc": proxmoxLxcSettingsSchema.prefault({}),
     })
     .prefault({}),
   /** Seconds an operation waits for another one on the same container before giving up. */

@@ -1,0 +1,251 @@
+import { array, boolean, looseObject, number, record, string, union, type output } from "zod";
+import { InvalidArgumentError, UnsupportedError } from "../../errors.js";
+import type { ProxmoxLxcSettings } from "./settings.js";
+
+/** The parts of config.json the Proxmox LXC mapping reads (everything else is checked below). */
+const mountSchema = looseObject({ destination: string(), type: string().optional(), source: string().optional(), options: array(string()).optional() });
+const planSpecSchema = looseObject({
+  process: looseObject({
+    terminal: boolean().optional(),
+    args: array(string()).min(1),
+    env: array(string()).optional(),
+    cwd: string(),
+    user: looseObject({ uid: number().int().nonnegative(), gid: number().int().nonnegative(), additionalGids: array(number().int().nonnegative()).optional(), username: string().optional() }).optional(),
+    rlimits: array(looseObject({ type: string(), soft: number(), hard: number() })).optional(),
+    capabilities: looseObject({ bounding: array(string()).optional() }).optional(),
+  }),
+  root: looseObject({ path: string(), readonly: boolean().optional() }),
+  hostname: string().optional(),
+  mounts: array(mountSchema).optional(),
+  hooks: record(string(), array(looseObject({}))).optional(),
+  linux: looseObject({
+    namespaces: array(looseObject({ type: string(), path: string().optional() })).optional(),
+    resources: looseObject({
+      memory: looseObject({ limit: number().optional(), swap: number().optional() }).optional(),
+      cpu: looseObject({ shares: number().optional(), quota: number().optional(), period: number().optional(), cpus: string().optional() }).optional(),
+    }).optional(),
+    sysctl: record(string(), union([string(), number()])).optional(),
+  }).optional(),
+});
+type PlanSpec = output<typeof planSpecSchema>;
+
+export interface PlanInput {
+  readonly id: string;
+  readonly bundlePath: string;
+  /** The bundle's config.json as parsed JSON. */
+  readonly spec: unknown;
+  readonly settings: ProxmoxLxcSettings;
+  /** Whether a host path is a directory (bind mounts of directories become mpN, of files lxc.mount.entry). */
+  readonly isDirectory: (hostPath: string) => boolean;
+  /** Whether a console socket was asked for (it cannot be honoured). */
+  readonly consoleSocket: boolean;
+}
+
+export interface Plan {
+  /** Options for `pct create <vmid> <template>`, in order. */
+  readonly createOptions: readonly string[];
+  /** Raw `lxc.*` lines appended to /etc/pve/lxc/<vmid>.conf (Proxmox has no option for them). */
+  readonly lxcLines: readonly string[];
+  /** What the mapping replaced by Proxmox's own defaults (logged, never silent). */
+  readonly notes: readonly string[];
+  readonly hostname: string;
+}
+
+const MiB = 1024 * 1024;
+/** Pseudo filesystems LXC and Proxmox set up themselves: never turned into mount points. */
+const STANDARD_MOUNTS = new Set(["/proc", "/sys", "/sys/fs/cgroup", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue"]);
+const PSEUDO_TYPES = new Set(["proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2"]);
+/** lxc.sysctl keys Proxmox accepts (IPC namespace). */
+const SYSCTL_ALLOWED = /^(kernel\.(msgmax|msgmnb|msgmni|sem|shmall|shmmax|shmmni|shm_rmid_forced)|fs\.mqueue\.[a-z_]+)$/;
+const DNS_LABEL = /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
+
+function refuse(what: string): never {
+  throw new UnsupportedError(`proxmox-lxc cannot honour ${what}`);
+}
+
+/** Proxmox's dns-name rule for --hostname. */
+export function isDnsName(name: string): boolean {
+  return name.length > 0 && name.length <= 255 && name.split(".").every((l) => l.length <= 63 && DNS_LABEL.test(l));
+}
+
+/** A DNS-safe hostname from a container id: lower case, other characters to '-', at most 63. */
+export function hostnameFromId(id: string): string {
+  const h = id.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63).replace(/-+$/, "");
+  return h === "" ? "ct" : h;
+}
+
+/**
+ * One argument for lxc.init.cmd / entrypoint: LXC splits on white space and honours only whole-word
+ * '...' or "..." quoting, without escapes.
+ */
+export function quoteInitArg(arg: string): string {
+  if (/[\0-\x08\x0a-\x1f\x7f]/.test(arg)) refuse(`process.args with control characters (${JSON.stringify(arg)})`);
+  if (arg !== "" && !/[\s'"]/.test(arg)) return arg;
+  if (!arg.includes("'")) return `'${arg}'`;
+  if (!arg.includes('"')) return `"${arg}"`;
+  return refuse(`process.args element ${JSON.stringify(arg)} (LXC cannot quote both ' and " in one argument)`);
+}
+
+function countCpus(set: string): number {
+  let n = 0;
+  for (const part of set.split(",")) {
+    const m = /^([0-9]+)(?:-([0-9]+))?$/.exec(part.trim());
+    if (!m) throw new InvalidArgumentError(`linux.resources.cpu.cpus: invalid cpu set ${JSON.stringify(set)}`);
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (b < a) throw new InvalidArgumentError(`linux.resources.cpu.cpus: invalid cpu set ${JSON.stringify(set)}`);
+    n += b - a + 1;
+  }
+  return n;
+}
+
+function noNewline(what: string, value: string): string {
+  if (/[\n\r\0]/.test(value)) refuse(`${what} containing a newline or NUL`);
+  return value;
+}
+
+/** Mount destination relative to the rootfs, as lxc.mount.entry wants it. */
+function relativeTarget(dest: string): string {
+  const rel = dest.replace(/^\/+/, "");
+  if (rel === "" || rel.split("/").includes("..")) refuse(`mount destination ${JSON.stringify(dest)}`);
+  if (/\s/.test(rel)) refuse(`mount destination with white space (${JSON.stringify(dest)})`);
+  return rel;
+}
+
+/**
+ * Pure: bundle + settings → `pct create` options and raw lxc lines. Anything that cannot be mapped
+ * is refused with a clear error; nothing is dropped silently.
+ */
+export function planContainer(input: PlanInput): Plan {
+  const parsed = planSpecSchema.safeParse(input.spec);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InvalidArgumentError(`config.json: ${issue?.path.map(String).join(".") || "(top)"}: ${issue?.message ?? "invalid"}`);
+  }
+  const spec: PlanSpec = parsed.data;
+  const s = input.settings;
+  const notes: string[] = [];
+  const lxc: string[] = [];
+  const opts: string[] = [];
+
+  if (input.consoleSocket) refuse("--console-socket (Proxmox containers have their own console)");
+  if (spec.process.terminal) refuse("process.terminal (Proxmox containers have their own console)");
+  if (spec.hooks && Object.values(spec.hooks).some((h) => h.length > 0)) refuse("OCI hooks");
+
+  // hostname
+  let hostname: string;
+  if (spec.hostname !== undefined && spec.hostname !== "") {
+    if (!isDnsName(spec.hostname)) throw new InvalidArgumentError(`hostname ${JSON.stringify(spec.hostname)} is not a valid DNS name (Proxmox requires one)`);
+    hostname = spec.hostname;
+  } else {
+    hostname = hostnameFromId(input.id);
+  }
+  opts.push("--hostname", hostname);
+
+  // namespaces
+  for (const ns of spec.linux?.namespaces ?? []) {
+    if (ns.path !== undefined && ns.path !== "") refuse(`joining an existing ${ns.type} namespace (${ns.path})`);
+  }
+  const nsTypes = new Set((spec.linux?.namespaces ?? []).map((n) => n.type));
+  if (spec.linux?.namespaces && !nsTypes.has("network")) refuse("sharing the host's network namespace");
+
+  // resources
+  const mem = spec.linux?.resources?.memory;
+  if (mem?.limit !== undefined && mem.limit > 0) {
+    const memMiB = Math.max(16, Math.ceil(mem.limit / MiB));
+    opts.push("--memory", String(memMiB));
+    if (mem.swap !== undefined) {
+      const swapMiB = mem.swap < 0 ? 0 : Math.max(0, Math.ceil(mem.swap / MiB) - memMiB);
+      if (mem.swap < 0) notes.push("memory.swap -1 (unlimited) mapped to swap 0: Proxmox needs a size");
+      opts.push("--swap", String(swapMiB));
+    }
+  }
+  const cpu = spec.linux?.resources?.cpu;
+  if (cpu?.cpus !== undefined && cpu.cpus !== "") opts.push("--cores", String(Math.min(8192, countCpus(cpu.cpus))));
+  if (cpu?.quota !== undefined && cpu.quota > 0) {
+    const period = cpu.period && cpu.period > 0 ? cpu.period : 100_000;
+    opts.push("--cpulimit", String(Math.min(8192, Math.round((cpu.quota / period) * 100) / 100)));
+  }
+  if (cpu?.shares !== undefined && cpu.shares > 0) opts.push("--cpuunits", String(Math.min(500_000, Math.round(cpu.shares))));
+
+  // network, storage, privileges
+  let net0 = `name=eth0,bridge=${s.bridge},ip=${s.ip}`;
+  if (s.gateway !== undefined) net0 += `,gw=${s.gateway}`;
+  opts.push("--net0", net0);
+  opts.push("--rootfs", `${s.storage}:${s.rootfsSizeGiB}${spec.root.readonly ? ",ro=1" : ""}`);
+  opts.push("--unprivileged", s.unprivileged ? "1" : "0");
+  opts.push("--ostype", s.ostype);
+  if (s.features !== undefined) opts.push("--features", s.features);
+  opts.push("--tags", ["nexcage", ...s.tags].join(";"));
+  opts.push("--description", `nexcage OCI container ${input.id}\nbundle: ${input.bundlePath}`);
+
+  // process → init
+  opts.push("--entrypoint", spec.process.args.map(quoteInitArg).join(" "));
+  for (const e of spec.process.env ?? []) {
+    if (!/^[^=\s]+=/.test(e)) throw new InvalidArgumentError(`process.env entry ${JSON.stringify(e)} is not KEY=VALUE`);
+    lxc.push(`lxc.environment.runtime: ${noNewline("process.env", e)}`);
+  }
+  lxc.push(`lxc.init.cwd: ${noNewline("process.cwd", spec.process.cwd)}`);
+  const user = spec.process.user;
+  if (user) {
+    if (user.username !== undefined) refuse("process.user.username (give uid and gid)");
+    lxc.push(`lxc.init.uid: ${user.uid}`, `lxc.init.gid: ${user.gid}`);
+    if (user.additionalGids && user.additionalGids.length > 0) lxc.push(`lxc.init.groups: ${user.additionalGids.join(",")}`);
+  }
+  for (const r of spec.process.rlimits ?? []) {
+    const name = /^RLIMIT_([A-Z]+)$/.exec(r.type)?.[1];
+    if (!name) throw new InvalidArgumentError(`process.rlimits type ${JSON.stringify(r.type)} is not RLIMIT_*`);
+    lxc.push(`lxc.prlimit.${name.toLowerCase()}: ${r.soft}:${r.hard}`);
+  }
+  const bounding = spec.process.capabilities?.bounding;
+  if (bounding !== undefined) {
+    const keep = bounding.map((c) => {
+      const m = /^CAP_([A-Z_]+)$/.exec(c);
+      if (!m) throw new InvalidArgumentError(`process.capabilities: ${JSON.stringify(c)} is not a capability`);
+      return m[1]!.toLowerCase();
+    });
+    lxc.push(`lxc.cap.keep: ${keep.length > 0 ? keep.join(" ") : "none"}`);
+  }
+  for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
+    if (!SYSCTL_ALLOWED.test(key)) refuse(`linux.sysctl ${key} (Proxmox allows only IPC namespace sysctls)`);
+    lxc.push(`lxc.sysctl.${key}: ${noNewline("linux.sysctl", String(value))}`);
+  }
+
+  // mounts
+  let mp = 0;
+  for (const m of spec.mounts ?? []) {
+    const type = m.type ?? "";
+    const options = m.options ?? [];
+    const isBind = type === "bind" || options.includes("bind") || options.includes("rbind");
+    if (STANDARD_MOUNTS.has(m.destination.replace(/\/+$/, "")) || PSEUDO_TYPES.has(type)) continue;
+    const ro = options.includes("ro");
+    if (isBind) {
+      if (m.source === undefined || !m.source.startsWith("/")) refuse(`bind mount with a relative source (${JSON.stringify(m.source)})`);
+      const source = noNewline("mount source", m.source);
+      if (/[,=\s]/.test(source)) refuse(`bind mount source with ',', '=' or white space (${JSON.stringify(source)})`);
+      if (input.isDirectory(source)) {
+        opts.push(`--mp${mp}`, `${source},mp=${noNewline("mount destination", m.destination)}${ro ? ",ro=1" : ""}`);
+        mp += 1;
+      } else {
+        lxc.push(`lxc.mount.entry: ${source} ${relativeTarget(m.destination)} none bind${ro ? ",ro" : ""},create=file 0 0`);
+      }
+    } else if (type === "tmpfs") {
+      const tmpfsOptions = options.filter((o) => /^(ro|rw|nosuid|nodev|noexec|size=[0-9]+[kmg%]?|mode=[0-7]{3,4}|uid=[0-9]+|gid=[0-9]+)$/.test(o));
+      if (tmpfsOptions.length !== options.length) refuse(`tmpfs mount options ${JSON.stringify(options)}`);
+      lxc.push(`lxc.mount.entry: tmpfs ${relativeTarget(m.destination)} tmpfs ${[...tmpfsOptions, "create=dir"].join(",")} 0 0`);
+    } else {
+      refuse(`a ${type || "typeless"} mount at ${m.destination}`);
+    }
+  }
+
+  // security settings Proxmox replaces with its own profile: said, not dropped silently
+  const linux = (input.spec as { linux?: Record<string, unknown> }).linux ?? {};
+  for (const key of ["seccomp", "maskedPaths", "readonlyPaths", "uidMappings", "gidMappings", "devices"]) {
+    if (linux[key] !== undefined) notes.push(`linux.${key} replaced by Proxmox's container profile`);
+  }
+  const proc = input.spec as { process?: Record<string, unknown> };
+  for (const key of ["apparmorProfile", "selinuxLabel", "noNewPrivileges", "oomScoreAdj"]) {
+    if (proc.process?.[key] !== undefined) notes.push(`process.${key} replaced by Proxmox's container profile`);
+  }
+  return { createOptions: opts, lxcLines: lxc, notes, hostname };
+}
