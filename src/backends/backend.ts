@@ -75,7 +75,8 @@ export interface Backend {
    */
   readonly forksCaller?: boolean;
   create(req: CreateRequest): Promise<Created>;
-  start(rec: ContainerRecord): Promise<void>;
+  /** Starts the process; a backend whose init only exists from now on returns its host pid. */
+  start(rec: ContainerRecord): Promise<void | { pid: number }>;
   kill(rec: ContainerRecord, signal: Signal, all: boolean): Promise<void>;
   /** Removes the backend's container. With force, also a running one; a missing one is not an error. */
   delete(rec: ContainerRecord, force: boolean): Promise<void>;
@@ -112,9 +113,7 @@ type Loader = (ctx: BackendContext) => Promise<Backend>;
 const REGISTRY: Readonly<Record<BackendName, Loader>> = {
   crun: async (ctx) => (await import("./crun/index.js")).createCrunBackend(ctx),
   runc: async (ctx) => (await import("./runc/index.js")).createRuncBackend(ctx),
-  "proxmox-lxc": async () => {
-    throw new UnsupportedError("backend proxmox-lxc is not implemented in this version of nexcage");
-  },
+  "proxmox-lxc": async (ctx) => (await import("./proxmox-lxc/index.js")).createProxmoxLxcBackend(ctx),
   "proxmox-vm": async () => {
     throw new UnsupportedError("backend proxmox-vm is not implemented in this version of nexcage");
   },

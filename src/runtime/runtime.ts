@@ -36,8 +36,12 @@ export interface CreateOptions {
   readonly preserveFds: number;
 }
 
-/** Backends whose state may sit in a container's directory; used to clean up after a crash. */
-const LOCAL_BACKENDS: readonly BackendName[] = ["crun", "runc"];
+/** What each backend leaves in a container's directory before it creates anything: crash debris markers. */
+const DEBRIS_MARKERS: ReadonlyArray<[BackendName, string]> = [
+  ["crun", "crun"],
+  ["runc", "runc"],
+  ["proxmox-lxc", "proxmox-lxc.json"],
+];
 
 const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
 
@@ -207,8 +211,8 @@ export class Runtime {
   /** Remove every trace of `id` that a backend may have left in its directory, and the directory. */
   private async purge(id: string): Promise<void> {
     const dir = this.store.dir(id);
-    for (const name of LOCAL_BACKENDS) {
-      if (existsSync(join(dir, name))) await (await this.backend(name)).purge(id, dir);
+    for (const [name, marker] of DEBRIS_MARKERS) {
+      if (existsSync(join(dir, marker))) await (await this.backend(name)).purge(id, dir);
     }
     this.store.remove(id);
   }
@@ -304,8 +308,8 @@ export class Runtime {
       const rec = this.mustRead(id);
       const live = await this.live(rec, true);
       transition("start", id, live.status);
-      await (await this.backend(rec.nexcage.backend)).start(rec);
-      this.store.write({ ...rec, status: "running" });
+      const started = await (await this.backend(rec.nexcage.backend)).start(rec);
+      this.store.write(started ? this.withInit(rec, { ref: rec.nexcage.ref, pid: started.pid }, "running") : { ...rec, status: "running" });
     });
   }
 

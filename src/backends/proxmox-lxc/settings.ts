@@ -34,6 +34,10 @@ export const proxmoxLxcSettingsSchema = strictObject({
   features: string().regex(/^(force_rw_sys|fuse|keyctl|mknod|nesting|mount)=[A-Za-z0-9;]+(,(force_rw_sys|fuse|keyctl|mknod|nesting|mount)=[A-Za-z0-9;]+)*$/, "key=value pairs of pct features").optional(),
   tags: array(tag).default([]),
   timeoutSeconds: number().positive().max(3600).default(300),
+  /** Where Proxmox keeps CT configs (/etc/pve/lxc links to this node's directory). */
+  confDir: absolutePath.default("/etc/pve/lxc"),
+  /** Where Proxmox keeps the configs' flock files. */
+  lockDir: absolutePath.default("/run/lock/lxc"),
 });
 
 export type ProxmoxLxcSettings = output<typeof proxmoxLxcSettingsSchema>;

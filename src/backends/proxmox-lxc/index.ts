@@ -1,0 +1,225 @@
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BackendError } from "../../errors.js";
+import type { Signal } from "../../oci/signals.js";
+import { isSameLiveProcess, readProcStat } from "../../proc/stat.js";
+import type { ContainerRecord } from "../../state/record.js";
+import type { Backend, BackendContext, Created, CreateRequest, HealthReport, Probe } from "../backend.js";
+import { appendRawLines } from "./conf-file.js";
+import { PctError } from "./pct-errors.js";
+import { parseNextId, parseStatus, runPve, type PveTools } from "./pct.js";
+import { planContainer } from "./plan.js";
+import { packRootfs, templateFileName } from "./rootfs.js";
+import type { ProxmoxLxcSettings } from "./settings.js";
+
+/** Written before `pct create`, so a crash can always be cleaned up from the id alone. */
+const INTENT = "proxmox-lxc.json";
+const MAX_VMID_TRIES = 20;
+
+interface Intent {
+  vmid?: number;
+  archive?: string;
+}
+
+/**
+ * An OCI container as a Proxmox CT: the bundle's rootfs becomes a template archive, `pct create`
+ * makes the CT from it with options from the pure plan, raw lxc lines go into its config under
+ * Proxmox's lock. Signals go from the host to the CT init's host pid.
+ */
+export class ProxmoxLxcBackend implements Backend {
+  readonly name = "proxmox-lxc" as const;
+  private readonly tools: PveTools;
+
+  constructor(
+    private readonly s: ProxmoxLxcSettings,
+    private readonly ctx: BackendContext,
+  ) {
+    this.tools = { pct: s.pct, pvesh: s.pvesh, timeoutMs: s.timeoutSeconds * 1000, log: ctx.log };
+  }
+
+  private pct(args: readonly string[], what: string, vmid?: number) {
+    return runPve(this.tools, "pct", args, what, vmid);
+  }
+
+  private writeIntent(dir: string, intent: Intent) {
+    writeFileSync(join(dir, INTENT), JSON.stringify(intent));
+  }
+
+  private readIntent(dir: string): Intent {
+    try {
+      return JSON.parse(readFileSync(join(dir, INTENT), "utf8")) as Intent;
+    } catch {
+      return {};
+    }
+  }
+
+  private async *vmidCandidates(): AsyncGenerator<number> {
+    if (this.s.vmidRange) {
+      for (let v = this.s.vmidRange.min; v <= this.s.vmidRange.max; v++) yield v;
+      throw new BackendError(`create failed: no free VMID in ${this.s.vmidRange.min}-${this.s.vmidRange.max}`);
+    }
+    for (;;) {
+      const text = await runPve(this.tools, "pvesh", ["get", "/cluster/nextid"], "create failed");
+      const id = parseNextId(text);
+      if (id === undefined) throw new BackendError(`create failed: pvesh printed no VMID (${JSON.stringify(text.trim())})`);
+      yield id;
+    }
+  }
+
+  async create(req: CreateRequest): Promise<Created> {
+    const plan = planContainer({
+      id: req.id,
+      bundlePath: req.bundle.path,
+      spec: req.bundle.spec,
+      settings: this.s,
+      isDirectory: (p) => {
+        try {
+          return statSync(p).isDirectory();
+        } catch {
+          return false;
+        }
+      },
+      consoleSocket: req.consoleSocket !== undefined,
+    });
+    for (const note of plan.notes) this.ctx.log.warn({ id: req.id }, `proxmox-lxc: ${note}`);
+    const fileName = templateFileName(req.id);
+    const intent: Intent = { archive: join(this.s.templateDir, fileName) };
+    this.writeIntent(req.dir, intent);
+    await packRootfs(req.bundle.rootfs, this.s.templateDir, fileName, this.tools.timeoutMs);
+    const template = `${this.s.templateStorage}:vztmpl/${fileName}`;
+    let vmid: number | undefined;
+    let tries = 0;
+    for await (const candidate of this.vmidCandidates()) {
+      this.writeIntent(req.dir, { ...intent, vmid: candidate });
+      try {
+        await this.pct(["create", String(candidate), template, ...plan.createOptions], "create failed", candidate);
+        vmid = candidate;
+        break;
+      } catch (e) {
+        if (!(e instanceof PctError) || e.kind !== "vmid-taken" || ++tries >= MAX_VMID_TRIES) throw e;
+        this.ctx.log.debug({ vmid: candidate }, "proxmox-lxc: VMID taken, trying another");
+      }
+    }
+    if (vmid === undefined) throw new BackendError("create failed: no VMID");
+    await appendRawLines(join(this.s.confDir, `${vmid}.conf`), join(this.s.lockDir, `pve-config-${vmid}.lock`), plan.lxcLines, this.tools.timeoutMs);
+    return { ref: { vmid, template, archive: intent.archive }, pid: 0 };
+  }
+
+  private vmidOf(rec: ContainerRecord): number {
+    const v = rec.nexcage.ref["vmid"];
+    if (typeof v !== "number") throw new BackendError(`state of container ${rec.id} has no VMID`);
+    return v;
+  }
+
+  async start(rec: ContainerRecord): Promise<{ pid: number }> {
+    const vmid = this.vmidOf(rec);
+    await this.pct(["start", String(vmid)], "start failed", vmid);
+    const status = parseStatus(await this.pct(["status", String(vmid), "--verbose"], "start failed", vmid));
+    const pid = Number(status["pid"]);
+    if (status["status"] !== "running" || !Number.isInteger(pid) || pid <= 0) {
+      throw new BackendError(`start failed: Proxmox CT ${vmid} did not stay running`);
+    }
+    return { pid };
+  }
+
+  async kill(rec: ContainerRecord, signal: Signal, all: boolean): Promise<void> {
+    const start = rec.nexcage.pidStartTime;
+    if (rec.pid <= 0 || start === undefined || !isSameLiveProcess(rec.pid, start)) throw new BackendError("container not running");
+    const targets = all ? processesInPidNamespaceOf(rec.pid) : [rec.pid];
+    for (const pid of targets) {
+      try {
+        process.kill(pid, signal.number);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw new BackendError(`kill failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  async delete(rec: ContainerRecord, force: boolean): Promise<void> {
+    const vmid = this.vmidOf(rec);
+    await this.destroy(vmid, force);
+    const archive = rec.nexcage.ref["archive"];
+    if (typeof archive === "string") rmSync(archive, { force: true });
+  }
+
+  private async destroy(vmid: number, force: boolean): Promise<void> {
+    try {
+      await this.pct(["destroy", String(vmid), "--purge", ...(force ? ["--force"] : [])], "delete failed", vmid);
+    } catch (e) {
+      if (e instanceof PctError && e.kind === "ct-missing") return;
+      throw e;
+    }
+  }
+
+  async purge(id: string, dir: string): Promise<void> {
+    const intent = this.readIntent(dir);
+    if (intent.vmid !== undefined) {
+      // only a CT that this create made: its description names the OCI id
+      try {
+        const conf = readFileSync(join(this.s.confDir, `${intent.vmid}.conf`), "utf8");
+        if (conf.includes(encodeURIComponent(`nexcage OCI container ${id}`).replace(/%20/g, " ")) || conf.includes(`nexcage OCI container ${id}`)) {
+          await this.destroy(intent.vmid, true);
+        }
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      }
+    }
+    if (intent.archive !== undefined) rmSync(intent.archive, { force: true });
+  }
+
+  async probe(rec: ContainerRecord): Promise<Probe> {
+    const vmid = this.vmidOf(rec);
+    let status: Record<string, string>;
+    try {
+      status = parseStatus(await this.pct(["status", String(vmid), "--verbose"], "state failed", vmid));
+    } catch (e) {
+      if (e instanceof PctError && e.kind === "ct-missing") return { status: "stopped", pid: 0 };
+      throw e;
+    }
+    if (status["status"] === "running") {
+      const pid = Number(status["pid"]);
+      const start = rec.nexcage.pidStartTime;
+      if (rec.status === "created") return { status: "running", pid };
+      if (start !== undefined && isSameLiveProcess(pid, start)) return { status: rec.status === "paused" ? "paused" : "running", pid };
+      return { status: "stopped", pid: 0 };
+    }
+    return { status: rec.status === "created" || rec.status === "creating" ? "created" : "stopped", pid: 0 };
+  }
+
+  async health(): Promise<HealthReport> {
+    const details: string[] = [];
+    let ok = true;
+    for (const [name, path] of [["pct", this.s.pct], ["pvesh", this.s.pvesh]] as const) {
+      const present = existsSync(path);
+      ok &&= present;
+      details.push(`${name}: ${present ? path : `${path} not found`}`);
+    }
+    details.push(`storage ${this.s.storage}, templates ${this.s.templateStorage} (${this.s.templateDir}), bridge ${this.s.bridge}`);
+    return { backend: this.name, ok, details };
+  }
+}
+
+/** Host pids sharing the pid namespace of `init` (every process of the CT). */
+function processesInPidNamespaceOf(init: number): number[] {
+  let ns: string;
+  try {
+    ns = readlinkSync(`/proc/${init}/ns/pid`);
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    try {
+      if (readlinkSync(`/proc/${name}/ns/pid`) === ns && readProcStat(Number(name))) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+export function createProxmoxLxcBackend(ctx: BackendContext): Backend {
+  const s = ctx.config.backends["proxmox-lxc"];
+  return new ProxmoxLxcBackend(s, ctx);
+}

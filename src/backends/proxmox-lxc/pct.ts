@@ -1,0 +1,38 @@
+import { execa } from "execa";
+import type { Logger } from "../../log.js";
+import { pctError } from "./pct-errors.js";
+
+export interface PveTools {
+  readonly pct: string;
+  readonly pvesh: string;
+  readonly timeoutMs: number;
+  readonly log: Logger;
+}
+
+/** Runs pct or pvesh with an argv (never a shell); a failure becomes a typed PctError. */
+export async function runPve(tools: PveTools, which: "pct" | "pvesh", args: readonly string[], what: string, vmid?: number): Promise<string> {
+  const file = which === "pct" ? tools.pct : tools.pvesh;
+  tools.log.debug({ argv: [file, ...args] }, `proxmox-lxc: ${which} ${args[0] ?? ""}`);
+  const r = await execa(file, args, { reject: false, timeout: tools.timeoutMs, stdin: "ignore" });
+  if (r.exitCode === 0) return String(r.stdout);
+  if (r.timedOut) throw pctError(what, `${which} did not answer within ${tools.timeoutMs / 1000}s`, undefined, vmid);
+  if (r.exitCode === undefined) throw pctError(what, `cannot run ${file}: ${r.shortMessage ?? "failed"}`, undefined, vmid);
+  tools.log.debug({ stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode }, `proxmox-lxc: ${which} failed`);
+  throw pctError(what, String(r.stderr), r.exitCode, vmid);
+}
+
+/** `pct status <vmid> --verbose` as key → value. */
+export function parseStatus(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const m = /^([a-z][a-z0-9_-]*): ?(.*)$/.exec(line.trim());
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+/** `pvesh get /cluster/nextid` prints the id (a JSON string over HTTP, a bare number on the CLI). */
+export function parseNextId(text: string): number | undefined {
+  const m = /^"?([1-9][0-9]{2,8})"?$/.exec(text.trim());
+  return m ? Number(m[1]) : undefined;
+}
