@@ -1,7 +1,7 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
-import { execa } from "execa";
+import { run, start } from "../exec/run.js";
 import type { BackendName } from "../config/schema.js";
 import { BackendError, oneLine, UnsupportedError } from "../errors.js";
 import type { Signal } from "../oci/signals.js";
@@ -100,27 +100,21 @@ export class OciCliBackend implements Backend {
     const offset = sizeOf(log);
     const argv = [...this.globalArgs(dir), ...args];
     this.ctx.log.debug({ argv: [this.settings.binary, ...argv] }, `${this.name}: ${args[0]}`);
-    const extra = Array.from({ length: opts.extraFds ?? 0 }, () => "inherit" as const);
-    const result = await execa(this.settings.binary, argv, {
-      stdio:
-        opts.stdio === "inherit"
-          ? ["inherit", "inherit", "inherit", ...extra]
-          : opts.stdio === "stdin"
-            ? ["inherit", "pipe", "pipe"]
-            : ["ignore", "pipe", "pipe"],
+    const result = await run(this.settings.binary, argv, {
+      stdin: opts.stdio === "capture" ? "ignore" : "inherit",
+      output: opts.stdio === "inherit" ? "inherit" : "pipe",
+      extraFds: opts.extraFds,
       cwd: opts.cwd,
-      timeout: this.settings.timeoutMs,
-      reject: false,
-      stripFinalNewline: true,
+      timeoutMs: this.settings.timeoutMs,
     });
-    if (result.exitCode === 0) return { exitCode: 0, stdout: typeof result.stdout === "string" ? result.stdout : "" };
+    if (result.exitCode === 0) return { exitCode: 0, stdout: result.stdout };
     if (result.timedOut) {
       throw new BackendError(`${what}: ${this.name} did not answer within ${this.settings.timeoutMs / 1000}s`);
     }
-    if (result.code === "ENOENT" || (result.failed && result.exitCode === undefined && !result.signal)) {
-      throw new BackendError(`${what}: cannot run ${this.settings.binary}: ${result.shortMessage ?? "not found"}`);
+    if (result.spawnError) {
+      throw new BackendError(`${what}: cannot run ${this.settings.binary}: ${result.spawnError.code ?? result.spawnError.message}`);
     }
-    const stderr = typeof result.stderr === "string" ? result.stderr : "";
+    const stderr = result.stderr;
     const logged = lastLoggedError(readFrom(log, offset));
     const reason = logged ?? (stderr.trim() || (result.signal ? `killed by ${result.signal}` : `exit status ${result.exitCode}`));
     this.ctx.log.debug({ stderr, exitCode: result.exitCode }, `${this.name}: ${args[0]} failed`);
@@ -155,15 +149,12 @@ export class OciCliBackend implements Backend {
   async run(req: CreateRequest, onStarted: (created: Created) => Promise<void>): Promise<ExitCode> {
     const argv = [...this.globalArgs(req.dir), ...this.createArgs("run", req)];
     this.ctx.log.debug({ argv: [this.settings.binary, ...argv] }, `${this.name}: run`);
-    const extra = Array.from({ length: req.preserveFds }, () => "inherit" as const);
-    const child = execa(this.settings.binary, argv, {
-      stdio: ["inherit", "inherit", "inherit", ...extra],
-      cwd: req.bundle.path,
-      reject: false,
-    });
-    const pid = await waitForPidFile(req.pidFile, () => child.exitCode !== null || child.killed);
+    const running = start(this.settings.binary, argv, { stdin: "inherit", output: "inherit", extraFds: req.preserveFds, cwd: req.bundle.path });
+    let finished = false;
+    void running.done.then(() => (finished = true));
+    const pid = await waitForPidFile(req.pidFile, () => finished);
     if (pid !== undefined) await onStarted({ ref: { root: this.runtimeRoot(req.dir) }, pid });
-    const result = await child;
+    const result = await running.done;
     if (pid === undefined && result.exitCode !== 0) {
       const logged = lastLoggedError(readFrom(this.logFile(req.dir), 0));
       throw new BackendError(`run failed: ${oneLine(logged ?? `exit status ${result.exitCode}`)}`);
@@ -229,8 +220,7 @@ export class OciCliBackend implements Backend {
     const offset = sizeOf(log);
     const argv = [...this.globalArgs(dir), ...args];
     this.ctx.log.debug({ argv: [this.settings.binary, ...argv] }, `${this.name}: exec`);
-    const extra = Array.from({ length: req.preserveFds }, () => "inherit" as const);
-    const result = await execa(this.settings.binary, argv, { stdio: ["inherit", "inherit", "inherit", ...extra], reject: false });
+    const result = await run(this.settings.binary, argv, { stdin: "inherit", output: "inherit", extraFds: req.preserveFds });
     if (result.exitCode === 0) return 0;
     // A failure of the runtime itself is logged; a non-zero exit of the process is not.
     const logged = lastLoggedError(readFrom(log, offset));
@@ -267,12 +257,12 @@ export class OciCliBackend implements Backend {
   }
 
   async health(): Promise<HealthReport> {
-    const result = await execa(this.settings.binary, ["--version"], { reject: false, timeout: 10_000, stdin: "ignore" });
+    const result = await run(this.settings.binary, ["--version"], { timeoutMs: 10_000 });
     if (result.exitCode !== 0) {
       return {
         backend: this.name,
         ok: false,
-        details: [`${this.settings.binary}: ${result.code === "ENOENT" ? "not installed" : oneLine(String(result.stderr || result.shortMessage))}`],
+        details: [`${this.settings.binary}: ${result.spawnError?.code === "ENOENT" ? "not installed" : oneLine(result.stderr || result.spawnError?.message || "failed")}`],
       };
     }
     const lines = String(result.stdout).split("\n").filter((l) => l.trim() !== "");

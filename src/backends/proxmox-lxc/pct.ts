@@ -1,4 +1,4 @@
-import { execa } from "execa";
+import { run } from "../../exec/run.js";
 import type { Logger } from "../../log.js";
 import { pctError } from "./pct-errors.js";
 
@@ -13,10 +13,10 @@ export interface PveTools {
 export async function runPve(tools: PveTools, which: "pct" | "pvesh", args: readonly string[], what: string, vmid?: number): Promise<string> {
   const file = which === "pct" ? tools.pct : tools.pvesh;
   tools.log.debug({ argv: [file, ...args] }, `proxmox-lxc: ${which} ${args[0] ?? ""}`);
-  const r = await execa(file, args, { reject: false, timeout: tools.timeoutMs, stdin: "ignore" });
-  if (r.exitCode === 0) return String(r.stdout);
+  const r = await run(file, args, { timeoutMs: tools.timeoutMs });
+  if (r.exitCode === 0) return r.stdout;
   if (r.timedOut) throw pctError(what, `${which} did not answer within ${tools.timeoutMs / 1000}s`, undefined, vmid);
-  if (r.exitCode === undefined) throw pctError(what, `cannot run ${file}: ${r.shortMessage ?? "failed"}`, undefined, vmid);
+  if (r.exitCode === undefined) throw pctError(what, `cannot run ${file}: ${r.spawnError?.code ?? r.signal ?? "failed"}`, undefined, vmid);
   tools.log.debug({ stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode }, `proxmox-lxc: ${which} failed`);
   throw pctError(what, String(r.stderr), r.exitCode, vmid);
 }

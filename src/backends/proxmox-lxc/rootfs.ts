@@ -1,6 +1,6 @@
 import { renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { execa } from "execa";
+import { run } from "../../exec/run.js";
 import { BackendError, oneLine } from "../../errors.js";
 
 /** A template file name Proxmox accepts for `<storage>:vztmpl/<file>`, unique per create. */
@@ -16,14 +16,14 @@ export function templateFileName(id: string, now = Date.now()): string {
 export async function packRootfs(rootfs: string, templateDir: string, fileName: string, timeoutMs: number): Promise<string> {
   const target = join(templateDir, fileName);
   const temp = join(templateDir, `.${fileName}.partial`);
-  const r = await execa(
+  const r = await run(
     "tar",
     ["--create", "--file", temp, "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "--one-file-system", "--directory", rootfs, "."],
-    { reject: false, timeout: timeoutMs, stdin: "ignore" },
+    { timeoutMs },
   );
   if (r.exitCode !== 0) {
     rmSync(temp, { force: true });
-    throw new BackendError(`create failed: cannot pack ${rootfs} into ${templateDir}: ${oneLine(String(r.stderr || r.shortMessage))}`);
+    throw new BackendError(`create failed: cannot pack ${rootfs} into ${templateDir}: ${oneLine(r.stderr || r.spawnError?.message || `exit status ${r.exitCode}`)}`);
   }
   renameSync(temp, target);
   return target;

@@ -1,5 +1,5 @@
 import { Option, type Command } from "commander";
-import { execa } from "execa";
+import { run } from "../../exec/run.js";
 import { BackendError } from "../../errors.js";
 import type { CliContext } from "../context.js";
 import { filterPsTable } from "../ps-table.js";
@@ -18,8 +18,8 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.out(`${JSON.stringify(pids)}\n`);
         return;
       }
-      const r = await execa("ps", psOptions.length > 0 ? psOptions : ["-ef"], { reject: false, timeout: 30_000 });
-      if (r.exitCode !== 0) throw new BackendError(`ps failed: ${String(r.stderr || r.shortMessage).trim()}`);
-      ctx.out(filterPsTable(String(r.stdout), pids));
+      const r = await run("ps", psOptions.length > 0 ? psOptions : ["-ef"], { timeoutMs: 30_000 });
+      if (r.exitCode !== 0) throw new BackendError(`ps failed: ${(r.stderr || r.spawnError?.message || "").trim()}`);
+      ctx.out(filterPsTable(r.stdout, pids));
     });
 }
