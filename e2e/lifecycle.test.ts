@@ -1,8 +1,9 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readProcStat } from "../src/proc/stat.js";
-import { Cleanup, configFile, makeBundle, nexcage, nexcageFor, tempDir, VARIANTS, waitFor } from "./helpers.js";
+import { Cleanup, configFile, makeBundle, NEXCAGE, nexcage, nexcageFor, tempDir, VARIANTS, waitFor } from "./helpers.js";
 
 const cleanup = new Cleanup();
 afterAll(() => cleanup.run());
@@ -44,6 +45,29 @@ describe.each(VARIANTS)("lifecycle through $name", (variant) => {
     const gone = await n(["state", id]);
     expect(gone.code).toBe(1);
     expect(gone.stderr.trim()).toBe("nexcage: container does not exist");
+  });
+
+  it("the container's stdio are the descriptors given to create (as containerd's shim passes its pipes)", async () => {
+    const bundle = cleanup.dir(makeBundle(["sh", "-c", "echo to-stdout; echo to-stderr >&2; exit 0"]));
+    const id = cleanup.nexcage(root, `stdio-${backend}`);
+    const out = join(cleanup.dir(tempDir("stdio")), "out");
+    const err = `${out}.err`;
+    const fds = [openSync(out, "w"), openSync(err, "w")];
+    const config = configFile(variant.config);
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn(variant.node ?? process.execPath, [NEXCAGE, "--root", root, "--config", config, "create", "-b", bundle, id], {
+        stdio: ["ignore", fds[0]!, fds[1]!],
+        env: { ...process.env, NODE_EXTRA_CA_CERTS: undefined, NEXCAGE_CRUN_DRIVER: undefined },
+      });
+      child.on("exit", resolve);
+    });
+    for (const fd of fds) closeSync(fd);
+    expect(code).toBe(0);
+    expect((await n(["start", id])).code).toBe(0);
+    expect(await waitFor(async () => JSON.parse((await n(["state", id])).stdout).status === "stopped")).toBe(true);
+    expect(readFileSync(out, "utf8")).toBe("to-stdout\n");
+    expect(readFileSync(err, "utf8")).toBe("to-stderr\n");
+    expect((await n(["delete", id])).code).toBe(0);
   });
 
   it("kill takes numbers (as containerd sends them), names and --signal; --all reaches every process", async () => {

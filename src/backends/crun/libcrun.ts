@@ -20,7 +20,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import koffi from 'koffi';
+import { createRequire } from 'node:module';
+
+type Koffi = typeof import('koffi');
+/** koffi is required only when a library is loaded: importing it statically would load it on every call. */
+let koffi: Koffi;
+function requireKoffi(): Koffi {
+  koffi ??= createRequire(import.meta.url)('koffi') as Koffi;
+  return koffi;
+}
 
 /** The only libcrun version whose ABI these bindings describe. */
 export const LIBCRUN_SUPPORTED_VERSION = '1.8.1';
@@ -33,6 +41,9 @@ const SIG_SETMASK = 2;
 const SIGSET_BYTES = 128; // sizeof (sigset_t)
 const IONBF = 2; // _IONBF
 const WNOHANG = 1;
+const F_GETFD = 1;
+const F_SETFD = 2;
+const FD_CLOEXEC = 1;
 
 const ZERO_STATUS = {
   pid: 0, process_start_time: 0, bundle: null, rootfs: null, cgroup_path: null, scope: null,
@@ -254,6 +265,7 @@ interface Fns {
   setvbuf: Fn;
   pthread_sigmask: Fn;
   waitpid: Fn;
+  fcntl: Fn;
 }
 
 /**
@@ -269,6 +281,7 @@ export function loadLibcrun(libPath: string, options: LoadOptions = {}): Libcrun
     throw new Error(`libcrun at ${abs} is version ${version}; these bindings describe the ABI of ${expected} only`);
   }
 
+  requireKoffi();
   let lib: KLib;
   let libc: KLib;
   try {
@@ -322,6 +335,7 @@ export function loadLibcrun(libPath: string, options: LoadOptions = {}): Libcrun
       setvbuf: f(libc, 'setvbuf', 'int', ['void *', 'void *', 'int', 'size_t']),
       pthread_sigmask: f(libc, 'pthread_sigmask', 'int', ['int', 'void *', 'void *']),
       waitpid: f(libc, 'waitpid', 'int', ['int', 'void *', 'int']),
+      fcntl: f(libc, 'fcntl', 'int', ['int', 'int', '...']),
     };
   } catch (e) {
     lib.unload();
@@ -422,6 +436,16 @@ export function loadLibcrun(libPath: string, options: LoadOptions = {}): Libcrun
       const cwd = process.cwd();
       // In-process create blocks every signal on the calling thread (block_signals() in container.c) and
       // never unblocks it in the caller; save the mask and restore it afterwards.
+      // The init is a fork of this process and keeps our descriptors' flags: node marks its stdout and
+      // stderr close-on-exec, so without this the container process would start with them closed.
+      const inherited = Array.from({ length: 3 + preserveFds }, (_, i) => i);
+      const cloexecCleared: number[] = [];
+      for (const fd of inherited) {
+        const flags = fns.fcntl(fd, F_GETFD) as number;
+        if (flags >= 0 && (flags & FD_CLOEXEC) !== 0 && (fns.fcntl(fd, F_SETFD, 'int', flags & ~FD_CLOEXEC) as number) === 0) {
+          cloexecCleared.push(fd);
+        }
+      }
       const savedMask = Buffer.alloc(SIGSET_BYTES);
       if ((fns.pthread_sigmask(SIG_SETMASK, null, savedMask) as number) !== 0) {
         throw new Error('libcrun create: pthread_sigmask failed');
@@ -458,6 +482,7 @@ export function loadLibcrun(libPath: string, options: LoadOptions = {}): Libcrun
         }
       } finally {
         fns.pthread_sigmask(SIG_SETMASK, savedMask, null);
+        for (const fd of cloexecCleared) fns.fcntl(fd, F_SETFD, 'int', FD_CLOEXEC);
         if (logFile) {
           // Back to crun's default (stderr) logging, then close the FILE* libcrun_init_logging opened.
           try {
