@@ -8,7 +8,7 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 1
 fi
 
-packages=(crun runc busybox-static jq ca-certificates)
+packages=(crun runc busybox-static jq ca-certificates containerd lxc uidmap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -36,6 +36,16 @@ if [[ $(stat -f -c %T /sys/fs/cgroup) == tmpfs ]] && [[ -d /sys/fs/cgroup/unifie
     echo "setup-host: mounted the hugetlb cgroup v1 hierarchy for crun"
   fi
 fi
+# LXC for the Proxmox stand-in (test/sim): unprivileged containers map root to 100000 as on a
+# Proxmox host. LXC (and lxc-usernsexec) set the map up with newuidmap/newgidmap from `uidmap`,
+# which refuse ranges not delegated to root in /etc/subuid and /etc/subgid.
+for f in /etc/subuid /etc/subgid; do
+  touch "$f"
+  if ! grep -qx 'root:100000:65536' "$f"; then
+    echo 'root:100000:65536' >>"$f"
+    echo "setup-host: delegated 100000-165535 to root in $f (Proxmox's unprivileged CT range)"
+  fi
+done
 # libcrun.so for the crun backend's FFI driver (cached in build/libcrun; about 90 s the first time).
 bash "$(dirname "$0")/../packaging/libcrun/build.sh"
 
