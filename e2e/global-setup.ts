@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, realpathSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { RO_NODE } from "./paths.js";
 
 /**
@@ -16,7 +17,9 @@ function mounted(path: string): boolean {
 }
 
 export function setup(): void {
-  mkdirSync(RO_NODE.replace(/\/[^/]+$/, ""), { recursive: true });
+  // the workers inherit this, so they all use this run's mount
+  process.env["NEXCAGE_E2E_RO_NODE"] = RO_NODE;
+  mkdirSync(dirname(RO_NODE), { recursive: true });
   if (!existsSync(RO_NODE)) writeFileSync(RO_NODE, "");
   if (!mounted(RO_NODE)) {
     execFileSync("mount", ["--bind", realpathSync(process.execPath), RO_NODE]);
@@ -26,4 +29,5 @@ export function setup(): void {
 
 export function teardown(): void {
   if (mounted(RO_NODE)) execFileSync("umount", [RO_NODE]);
+  rmSync(dirname(RO_NODE), { recursive: true, force: true });
 }
