@@ -1,0 +1,161 @@
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run } from "../src/exec/run.js";
+import { readProcStat } from "../src/proc/stat.js";
+import { Cleanup, configFile, makeBundle, nexcage, nexcageMessage, REPO, tempDir, waitFor } from "./helpers.js";
+
+/**
+ * The proxmox-lxc backend through the pct/pvesh stand-in (test/sim), which runs real LXC. Nothing is
+ * mocked: nexcage runs the stand-in's executables as it would run Proxmox's.
+ */
+const cleanup = new Cleanup();
+const SIM = join(REPO, "test", "sim", "bin");
+const simRoot = cleanup.dir(tempDir("pve"));
+chmodSync(simRoot, 0o755); // unprivileged CTs need every directory above their rootfs searchable
+const env = { PVE_SIM_ROOT: simRoot };
+// VMIDs name host-wide cgroups and veths: a block of this run's own
+const base = 830_000_000 + (process.pid % 10_000) * 100;
+const settings = (over: Record<string, unknown> = {}) => ({
+  defaultBackend: "proxmox-lxc",
+  backends: {
+    "proxmox-lxc": {
+      pct: join(SIM, "pct"),
+      pvesh: join(SIM, "pvesh"),
+      storage: "ctstore",
+      rootfsSizeGiB: 1,
+      templateDir: join(simRoot, "var/lib/vz/template/cache"),
+      confDir: join(simRoot, "etc/pve/lxc"),
+      lockDir: join(simRoot, "run/lock/lxc"),
+      vmidRange: { min: base, max: base + 99 },
+      ...over,
+    },
+  },
+});
+const config = configFile(settings());
+const root = cleanup.dir(tempDir("pve-root"));
+const n = (args: string[], cfg = config) => nexcage(root, args, { config: cfg, env });
+const pct = (args: string[]) => run(join(SIM, "pct"), args, { env: { ...process.env, PVE_SIM_ROOT: simRoot }, timeoutMs: 120_000 });
+const vmidOf = (id: string) => JSON.parse(readFileSync(join(root, id, "state.json"), "utf8")).nexcage.ref.vmid as number;
+const templates = () => readdirSync(join(simRoot, "var/lib/vz/template/cache"));
+
+// the stand-in lays out storage.cfg and the storages' directories on its first call, as a Proxmox node has them
+beforeAll(async () => {
+  expect((await pct(["list"])).exitCode).toBe(0);
+});
+
+afterAll(async () => {
+  await cleanup.run();
+  // whatever a failed test left: every CT in this run's block, by VMID
+  for (let v = base; v <= base + 99; v++) {
+    if (existsSync(join(simRoot, "etc/pve/lxc", `${v}.conf`))) await pct(["destroy", String(v), "--force", "--purge"]);
+  }
+}, 300_000);
+
+/** A process that reports what it was given, handles SIGTERM, and otherwise waits. */
+function reportingBundle(): string {
+  const script = 'echo "$0 $1 $2" > /out/args; env > /out/env; pwd > /out/cwd; id -u > /out/uid; hostname > /out/hostname; trap "echo term > /out/term; exit 0" TERM; while true; do sleep 1; done';
+  const bundle = makeBundle(["sh", "-c", script, "zero", "one", "two words"], (s) => {
+    s["process"].env = ["PATH=/bin", "GREETING=hello world"];
+    s["process"].cwd = "/tmp";
+    s["process"].user = { uid: 1000, gid: 1000 };
+    s["hostname"] = "oci-app";
+  });
+  mkdirSync(join(bundle, "rootfs", "out"), { mode: 0o777 });
+  chmodSync(join(bundle, "rootfs", "out"), 0o777);
+  chmodSync(bundle, 0o755);
+  return cleanup.dir(bundle);
+}
+
+describe("proxmox-lxc through pct on real LXC", () => {
+  it("create → created CT; start → host pid of the real init; the process got its args, env, cwd, uid, hostname; SIGTERM stops it; delete leaves nothing", async () => {
+    const bundle = reportingBundle();
+    const id = cleanup.nexcage(root, "pve-life");
+    const c = await n(["create", "-b", bundle, id]);
+    expect(c, c.stderr).toMatchObject({ code: 0 });
+    const vmid = vmidOf(id);
+    expect(vmid).toBeGreaterThanOrEqual(base);
+    expect(JSON.parse((await n(["state", id])).stdout)).toMatchObject({ id, status: "created", pid: 0 });
+    const conf = readFileSync(join(simRoot, "etc/pve/lxc", `${vmid}.conf`), "utf8");
+    expect(conf).toMatch(/^hostname: oci-app$/m);
+    expect(conf).toMatch(/^unprivileged: 1$/m);
+    expect(conf).toMatch(/^lxc\.init\.cwd: \/tmp$/m);
+    expect(conf).toMatch(/^lxc\.init\.uid: 1000$/m);
+    expect((await pct(["status", String(vmid)])).stdout).toBe("status: stopped");
+
+    expect((await n(["start", id])).code).toBe(0);
+    const state = JSON.parse((await n(["state", id])).stdout);
+    expect(state.status).toBe("running");
+    const pid = state.pid as number;
+    expect(readProcStat(pid)).toBeDefined(); // a real process on this host
+    expect((await pct(["status", String(vmid), "--verbose"])).stdout).toMatch(new RegExp(`^pid: ${pid}$`, "m"));
+    const out = (f: string) => readFileSync(`/proc/${pid}/root/out/${f}`, "utf8").trim();
+    expect(await waitFor(async () => existsSync(`/proc/${pid}/root/out/hostname`))).toBe(true);
+    expect(out("args")).toBe("zero one two words");
+    expect(out("env")).toMatch(/^GREETING=hello world$/m);
+    expect(out("cwd")).toBe("/tmp");
+    expect(out("uid")).toBe("1000");
+    expect(out("hostname")).toBe("oci-app");
+
+    expect((await n(["kill", id, "TERM"])).code).toBe(0);
+    expect(await waitFor(async () => JSON.parse((await n(["state", id])).stdout).status === "stopped", 20_000)).toBe(true);
+    expect((await n(["delete", id])).code).toBe(0);
+    expect(existsSync(join(simRoot, "etc/pve/lxc", `${vmid}.conf`))).toBe(false);
+    expect(templates().filter((t) => t.includes("pve-life"))).toEqual([]);
+    expect(existsSync(join(root, id))).toBe(false);
+  });
+
+  it("SIGKILL from the host stops the CT; delete --force removes a running one", async () => {
+    const bundle = reportingBundle();
+    const a = cleanup.nexcage(root, "pve-kill");
+    const b = cleanup.nexcage(root, "pve-force");
+    for (const id of [a, b]) expect((await n(["run", "-d", "-b", bundle, id])).code).toBe(0);
+    expect((await n(["kill", a, "KILL"])).code).toBe(0);
+    expect(await waitFor(async () => JSON.parse((await n(["state", a])).stdout).status === "stopped", 20_000)).toBe(true);
+    const k = await n(["kill", a, "KILL"]);
+    expect(nexcageMessage(k.stderr)).toBe("container not running");
+    const vb = vmidOf(b);
+    expect(JSON.parse((await n(["state", b])).stdout).status).toBe("running");
+    const refused = await n(["delete", b]);
+    expect(nexcageMessage(refused.stderr)).toBe(`cannot delete container ${b} that is not stopped: running`);
+    expect((await n(["delete", "--force", b])).code).toBe(0);
+    expect(existsSync(join(simRoot, "etc/pve/lxc", `${vb}.conf`))).toBe(false);
+    expect((await n(["delete", a])).code).toBe(0);
+  });
+
+  it("two parallel creates get two different VMIDs", async () => {
+    const bundle = reportingBundle();
+    const ids = [cleanup.nexcage(root, "pve-par1"), cleanup.nexcage(root, "pve-par2")];
+    const rs = await Promise.all(ids.map((id) => n(["create", "-b", bundle, id])));
+    expect(rs.map((r) => r.code)).toEqual([0, 0]);
+    const vmids = ids.map(vmidOf);
+    expect(new Set(vmids).size).toBe(2);
+    for (const id of ids) expect((await n(["delete", id])).code).toBe(0);
+  });
+
+  it.each([
+    ["storage without rootdir content", { storage: "local" }, /^create failed: storage 'local' cannot hold container root filesystems/],
+    ["a storage that does not exist", { storage: "nope" }, /^create failed: storage 'nope' does not exist/],
+    ["a template storage that does not exist", { templateStorage: "missing" }, /^create failed: storage 'missing' does not exist/],
+  ])("a create failing in pct (%s) rolls back: no CT, no template, no record", async (_name, over, message) => {
+    const bundle = reportingBundle();
+    const id = cleanup.nexcage(root, "pve-fail");
+    const before = templates();
+    const r = await n(["create", "-b", bundle, id], configFile(settings(over)));
+    expect(r.code).toBe(1);
+    expect(nexcageMessage(r.stderr)).toMatch(message);
+    expect(existsSync(join(root, id))).toBe(false);
+    expect(templates()).toEqual(before);
+    expect(readdirSync(join(simRoot, "etc/pve/lxc")).filter((f) => f.endsWith(".conf"))).toEqual([]);
+  });
+
+  it("what Proxmox cannot express is refused before anything is made", async () => {
+    const bundle = cleanup.dir(makeBundle(["sleep", "1000"], (s) => (s["process"].terminal = true)));
+    const before = templates();
+    const r = await n(["create", "-b", bundle, cleanup.nexcage(root, "pve-tty")]);
+    expect(r.code).toBe(1);
+    expect(nexcageMessage(r.stderr)).toMatch(/proxmox-lxc cannot honour process\.terminal/);
+    expect(templates()).toEqual(before);
+    expect(existsSync(join(root, "pve-tty"))).toBe(false);
+  });
+});
