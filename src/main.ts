@@ -23,7 +23,14 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof VersionShown) return 0;
     if (e instanceof CommanderError) {
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.help" || e.code === "commander.version") return 0;
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return 0;
+      if (e.code === "commander.help") {
+        if (e.exitCode === 0) return 0;
+        // no command given: the usage on stdout, one error line on stderr
+        process.stdout.write(program.helpInformation());
+        report(ctx, "no command given", 1);
+        return 1;
+      }
       const msg = oneLine(e.message.replace(/^error: /, ""));
       report(ctx, msg, e.exitCode === 0 ? 1 : e.exitCode);
       return e.exitCode === 0 ? 1 : e.exitCode;

@@ -1,4 +1,5 @@
 import { Command, Option } from "commander";
+import { InvalidArgumentError } from "../errors.js";
 import { CliContext, DEFAULT_ROOT } from "./context.js";
 import { register as create } from "./commands/create.js";
 import { register as del } from "./commands/delete.js";
@@ -25,6 +26,7 @@ export function buildProgram(): { program: Command; ctx: CliContext } {
     .description("OCI runtime that routes each container to crun, runc, Proxmox LXC or Proxmox VM")
     .enablePositionalOptions()
     .exitOverride()
+    // errors are reported once, as one line, by main.ts
     .configureOutput({ writeErr: () => {}, outputError: () => {} })
     .showSuggestionAfterError(false)
     .option("--root <dir>", "root directory for container state", DEFAULT_ROOT)
@@ -40,6 +42,18 @@ export function buildProgram(): { program: Command; ctx: CliContext } {
       throw new VersionShown();
     });
   for (const reg of [create, start, state, kill, del, run, exec, ps, pauseResume, update, list, spec, features, stop, health, version]) reg(program, ctx);
+  // `help [command]`: an unknown topic is an error (one line), not a usage dump with exit 1
+  program.helpCommand(false);
+  program
+    .command("help")
+    .description("display help for a command")
+    .argument("[command]")
+    .action((name: string | undefined) => {
+      if (name === undefined) return program.outputHelp();
+      const cmd = program.commands.find((c) => c.name() === name || c.aliases().includes(name));
+      if (!cmd || cmd.name() === "help") throw new InvalidArgumentError(`unknown command '${name}'`);
+      cmd.outputHelp();
+    });
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} }).showSuggestionAfterError(false);
   }

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { ConfigError } from "../errors.js";
+import { ConfigError, oneLine } from "../errors.js";
 import { configSchema, type Config } from "./schema.js";
 
 export const SYSTEM_CONFIG_PATH = "/etc/nexcage/config.json";
@@ -22,15 +22,16 @@ export function configPathFor(flag: string | undefined, env: NodeJS.ProcessEnv):
 export function parseConfig(doc: unknown, source: string): Config {
   const result = configSchema.safeParse(doc);
   if (result.success) return result.data;
+  const name = (k: PropertyKey) => (/^[A-Za-z0-9_$-]+$/.test(String(k)) ? String(k) : JSON.stringify(String(k)));
   const problems = result.error.issues.slice(0, 3).map((issue) => {
-    let path = issue.path.map(String).join(".");
+    let path = issue.path.map(name).join(".");
     let message = issue.message;
     if (issue.code === "unrecognized_keys") {
-      const keys = issue.keys.map((k) => (path ? `${path}.${k}` : k));
+      const keys = issue.keys.map((k) => (path ? `${path}.${name(k)}` : name(k)));
       return `unknown key ${keys.join(", ")}`;
     }
     if (path === "") path = "(top level)";
-    return `${path}: ${message}`;
+    return `${path}: ${oneLine(message)}`;
   });
   throw new ConfigError(`invalid config ${source}: ${problems.join("; ")}`);
 }

@@ -1,6 +1,6 @@
 import { readFileSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
-import { BundleError } from "../errors.js";
+import { BundleError, oneLine } from "../errors.js";
 import { specSchema, type Spec } from "./spec.js";
 
 export interface Bundle {
@@ -45,13 +45,13 @@ export function loadBundle(dir: string, cwd: string = process.cwd()): Bundle {
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new BundleError(`bundle ${path}: config.json is not valid JSON: ${(e as Error).message}`);
+    throw new BundleError(`bundle ${path}: config.json is not valid JSON: ${oneLine((e as Error).message)}`);
   }
   const parsed = specSchema.safeParse(doc);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue && issue.path.length ? issue.path.map(String).join(".") : "config.json";
-    throw new BundleError(`bundle ${path}: ${where}: ${issue?.message ?? "invalid"}`);
+    throw new BundleError(`bundle ${path}: ${oneLine(where)}: ${oneLine(issue?.message ?? "invalid")}`);
   }
   const spec = parsed.data;
   if (!spec.process) throw new BundleError(`bundle ${path}: process property must not be empty`);

@@ -11,18 +11,45 @@ export interface Route {
   readonly reason: string;
 }
 
-/** Glob match over the whole text: `*` any run, `?` one character, everything else literal. */
+/**
+ * Glob match over the whole text: `*` any run, `?` one character, everything else literal. Linear
+ * two-pointer matching with one backtrack point, never a regular expression (a regex with many `.*`
+ * backtracks exponentially on ids that almost match).
+ */
 export function globMatch(pattern: string, text: string): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^${source}$`, "s").test(text);
+  const p = Array.from(pattern);
+  const t = Array.from(text);
+  let pi = 0;
+  let ti = 0;
+  let star = -1;
+  let mark = 0;
+  while (ti < t.length) {
+    if (pi < p.length && (p[pi] === "?" || (p[pi] !== "*" && p[pi] === t[ti]))) {
+      pi++;
+      ti++;
+    } else if (pi < p.length && p[pi] === "*") {
+      star = pi++;
+      mark = ti;
+    } else if (star >= 0) {
+      pi = star + 1;
+      ti = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (pi < p.length && p[pi] === "*") pi++;
+  return pi === p.length;
 }
+
+const own = (o: Readonly<Record<string, string>>, key: string): string | undefined =>
+  Object.prototype.hasOwnProperty.call(o, key) ? o[key] : undefined;
 
 function ruleMatches(rule: RoutingRule, id: string, annotations: Readonly<Record<string, string>>): boolean {
   if (rule.id !== undefined && !globMatch(rule.id, id)) return false;
   if (rule.idRegex !== undefined && !new RegExp(rule.idRegex).test(id)) return false;
   if (rule.annotations) {
     for (const [key, valueGlob] of Object.entries(rule.annotations)) {
-      const value = annotations[key];
+      const value = own(annotations, key);
       if (value === undefined || !globMatch(valueGlob, value)) return false;
     }
   }
@@ -31,7 +58,7 @@ function ruleMatches(rule: RoutingRule, id: string, annotations: Readonly<Record
 
 /** Pure: id + bundle annotations + config → backend, with the reason. */
 export function route(id: string, annotations: Readonly<Record<string, string>>, config: Config): Route {
-  const pinned = annotations[BACKEND_ANNOTATION];
+  const pinned = own(annotations, BACKEND_ANNOTATION);
   if (pinned !== undefined) {
     if (!(BACKEND_NAMES as readonly string[]).includes(pinned)) {
       throw new InvalidArgumentError(

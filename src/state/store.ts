@@ -21,7 +21,13 @@ export class Store {
   }
 
   ensureRoot(): void {
-    mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    try {
+      mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOTDIR" || code === "EEXIST") throw new NexcageError(`root ${this.root} is not a directory`);
+      throw new NexcageError(`cannot create root ${this.root}: ${code ?? (e as Error).message}`);
+    }
   }
 
   /** The record, undefined when the container does not exist, CorruptRecordError when unreadable. */
@@ -32,7 +38,7 @@ export class Store {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "ENOENT" || code === "ENOTDIR") return undefined;
-      throw e;
+      throw new NexcageError(`cannot read the state of container ${id}: ${code ?? (e as Error).message}`);
     }
     let doc: unknown;
     try {
@@ -97,7 +103,9 @@ export class Store {
         .filter((d) => d.isDirectory() && isValidId(d.name))
         .map((d) => d.name);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return [];
+      if (code === "ENOTDIR") throw new NexcageError(`root ${this.root} is not a directory`);
       throw e;
     }
     return names.sort();

@@ -104,11 +104,18 @@ function noNewline(what: string, value: string): string {
   return value;
 }
 
+/** A mount destination: absolute, no `..`, no white space, control characters, `,` or `=`. */
+function checkedDestination(dest: string): string {
+  if (!dest.startsWith("/")) refuse(`a relative mount destination (${JSON.stringify(dest)})`);
+  if (dest.split("/").includes("..")) refuse(`mount destination ${JSON.stringify(dest)}`);
+  if (/[\s\0-\x1f\x7f,=]/.test(dest)) refuse(`mount destination with white space, control characters, ',' or '=' (${JSON.stringify(dest)})`);
+  return dest;
+}
+
 /** Mount destination relative to the rootfs, as lxc.mount.entry wants it. */
 function relativeTarget(dest: string): string {
-  const rel = dest.replace(/^\/+/, "");
-  if (rel === "" || rel.split("/").includes("..")) refuse(`mount destination ${JSON.stringify(dest)}`);
-  if (/\s/.test(rel)) refuse(`mount destination with white space (${JSON.stringify(dest)})`);
+  const rel = checkedDestination(dest).replace(/^\/+/, "");
+  if (rel === "") refuse(`mount destination ${JSON.stringify(dest)}`);
   return rel;
 }
 
@@ -222,9 +229,9 @@ export function planContainer(input: PlanInput): Plan {
     if (isBind) {
       if (m.source === undefined || !m.source.startsWith("/")) refuse(`bind mount with a relative source (${JSON.stringify(m.source)})`);
       const source = noNewline("mount source", m.source);
-      if (/[,=\s]/.test(source)) refuse(`bind mount source with ',', '=' or white space (${JSON.stringify(source)})`);
+      if (/[,=\s\0-\x1f\x7f]/.test(source)) refuse(`bind mount source with ',', '=', white space or control characters (${JSON.stringify(source)})`);
       if (input.isDirectory(source)) {
-        opts.push(`--mp${mp}`, `${source},mp=${noNewline("mount destination", m.destination)}${ro ? ",ro=1" : ""}`);
+        opts.push(`--mp${mp}`, `${source},mp=${checkedDestination(m.destination)}${ro ? ",ro=1" : ""}`);
         mp += 1;
       } else {
         lxc.push(`lxc.mount.entry: ${source} ${relativeTarget(m.destination)} none bind${ro ? ",ro" : ""},create=file 0 0`);

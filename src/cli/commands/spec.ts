@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { InvalidArgumentError } from "../../errors.js";
@@ -13,10 +13,14 @@ export function register(program: Command, _ctx: CliContext): void {
     .option("--rootless", "generate a configuration for a rootless container")
     .action((flags: { bundle: string; rootless?: boolean }) => {
       const dir = resolve(flags.bundle);
-      if (!existsSync(dir)) throw new InvalidArgumentError(`bundle ${dir}: no such directory`);
+      if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InvalidArgumentError(`bundle ${dir}: no such directory`);
       const path = join(dir, "config.json");
       if (existsSync(path)) throw new InvalidArgumentError(`File ${path} exists. Remove it first`);
       const spec = defaultSpec({ rootless: flags.rootless === true, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
-      writeFileSync(path, `${JSON.stringify(spec, null, "\t")}\n`, { flag: "wx" });
+      try {
+        writeFileSync(path, `${JSON.stringify(spec, null, "\t")}\n`, { flag: "wx" });
+      } catch (e) {
+        throw new InvalidArgumentError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
     });
 }
