@@ -123,6 +123,33 @@ describe("proxmox-lxc through pct on real LXC", () => {
     expect((await n(["delete", a])).code).toBe(0);
   });
 
+  it("a CT removed behind nexcage's back reads stopped, refuses kill, and delete clears the record", async () => {
+    const bundle = reportingBundle();
+    const id = cleanup.nexcage(root, "pve-gone");
+    expect((await n(["run", "-d", "-b", bundle, id])).code).toBe(0);
+    const vmid = vmidOf(id);
+    expect((await pct(["destroy", String(vmid), "--force", "--purge"])).exitCode).toBe(0);
+    expect(JSON.parse((await n(["state", id])).stdout)).toMatchObject({ status: "stopped", pid: 0 });
+    expect(nexcageMessage((await n(["kill", id, "KILL"])).stderr)).toBe("container not running");
+    expect((await n(["delete", id])).code).toBe(0);
+    expect(existsSync(join(root, id))).toBe(false);
+  });
+
+  it("a CT locked by another Proxmox operation: start says so and how to unlock; nothing changes", async () => {
+    const bundle = reportingBundle();
+    const id = cleanup.nexcage(root, "pve-locked");
+    expect((await n(["create", "-b", bundle, id])).code).toBe(0);
+    const vmid = vmidOf(id);
+    expect((await pct(["set", String(vmid), "--lock", "backup"])).exitCode).toBe(0);
+    const r = await n(["start", id]);
+    expect(r.code).toBe(1);
+    expect(nexcageMessage(r.stderr)).toBe(`start failed: Proxmox CT ${vmid} is locked (backup): another Proxmox operation holds it; retry, or 'pct unlock ${vmid}' if it crashed`);
+    expect(JSON.parse((await n(["state", id])).stdout).status).toBe("created");
+    expect((await pct(["unlock", String(vmid)])).exitCode).toBe(0);
+    expect((await n(["start", id])).code).toBe(0);
+    expect((await n(["delete", "--force", id])).code).toBe(0);
+  });
+
   it("two parallel creates get two different VMIDs", async () => {
     const bundle = reportingBundle();
     const ids = [cleanup.nexcage(root, "pve-par1"), cleanup.nexcage(root, "pve-par2")];
