@@ -17,9 +17,10 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { constants, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { runToFiles } from "./helpers.js";
 
 /**
  * A private containerd (Debian's 1.6.20) whose io.containerd.runc.v2 shim runs nexcage (or any
@@ -70,44 +71,9 @@ function childEnv(): Record<string, string> {
   return env;
 }
 
-/**
- * Runs a program with stdout and stderr going to files, not pipes (a container started through it
- * could inherit a pipe and hold it open long after the program exited); stdin is /dev/null.
- * Killed with SIGKILL after timeoutMs; then the code is 137 and stderr says so.
- */
-export async function captured(file: string, argv: string[], opts: { dir: string; timeoutMs?: number; cwd?: string; env?: Record<string, string> }): Promise<Run> {
-  const tag = `${Date.now()}-${randomBytes(4).toString("hex")}`;
-  const out = join(opts.dir, `${tag}.out`);
-  const err = join(opts.dir, `${tag}.err`);
-  const outFd = openSync(out, "w");
-  const errFd = openSync(err, "w");
-  let code: number;
-  let timedOut = false;
-  try {
-    code = await new Promise<number>((resolve, reject) => {
-      const child = spawn(file, argv, { cwd: opts.cwd, env: opts.env ?? childEnv(), stdio: ["ignore", outFd, errFd] });
-      const timer = setTimeout(() => {
-        timedOut = true;
-        child.kill("SIGKILL");
-      }, opts.timeoutMs ?? CTR_TIMEOUT_MS);
-      child.on("error", (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-      child.on("exit", (c, sig) => {
-        clearTimeout(timer);
-        resolve(c ?? 128 + (sig ? constants.signals[sig] : 0));
-      });
-    });
-  } finally {
-    closeSync(outFd);
-    closeSync(errFd);
-  }
-  const run = { code, stdout: readFileSync(out, "utf8"), stderr: readFileSync(err, "utf8") };
-  rmSync(out, { force: true });
-  rmSync(err, { force: true });
-  if (timedOut) run.stderr += `\n[harness: ${file} killed after ${opts.timeoutMs ?? CTR_TIMEOUT_MS} ms]`;
-  return run;
+/** runToFiles with the harness's environment and ctr's time limit. */
+export function captured(file: string, argv: string[], opts: { dir: string; timeoutMs?: number; cwd?: string; env?: Record<string, string> }): Promise<Run> {
+  return runToFiles(file, argv, { dir: opts.dir, cwd: opts.cwd, timeoutMs: opts.timeoutMs ?? CTR_TIMEOUT_MS, env: opts.env ?? childEnv() });
 }
 
 /** One argument for `sh -c`, single-quoted. */

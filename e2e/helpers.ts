@@ -97,17 +97,43 @@ export function nexcageFor(variant: Variant, root: string): (args: string[], ext
 
 async function captured(file: string, argv: string[], cwd?: string, env?: Record<string, string | undefined>): Promise<Run> {
   outputs ??= tempDir("out");
+  const r = await runToFiles(file, argv, {
+    dir: outputs,
+    cwd,
+    timeoutMs: 60_000,
+    env: { ...process.env, ...ENV, NEXCAGE_CONFIG: undefined, NEXCAGE_CRUN_DRIVER: undefined, ...env },
+  });
+  return r;
+}
+
+/**
+ * Runs a program with stdout and stderr going to files, not pipes (a container started through it
+ * could inherit a pipe and hold it open long after the program exited); stdin is /dev/null.
+ * Killed with SIGKILL after timeoutMs; then the code is 137 and stderr says so.
+ */
+export async function runToFiles(
+  file: string,
+  argv: string[],
+  opts: { dir: string; timeoutMs: number; cwd?: string; env: Record<string, string | undefined> },
+): Promise<Run> {
   const tag = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-  const out = join(outputs, `${tag}.out`);
-  const err = join(outputs, `${tag}.err`);
+  const out = join(opts.dir, `${tag}.out`);
+  const err = join(opts.dir, `${tag}.err`);
   const outFd = openSync(out, "w");
   const errFd = openSync(err, "w");
   let code: number;
+  let timedOut = false;
   try {
     code = await new Promise<number>((resolve, reject) => {
-      const child = spawn(file, argv, { cwd, env: { ...process.env, ...ENV, NEXCAGE_CONFIG: undefined, NEXCAGE_CRUN_DRIVER: undefined, ...env }, stdio: ["ignore", outFd, errFd] });
-      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-      child.on("error", reject);
+      const child = spawn(file, argv, { cwd: opts.cwd, env: opts.env, stdio: ["ignore", outFd, errFd] });
+      const timer = setTimeout(() => {
+        timedOut = true;
+        child.kill("SIGKILL");
+      }, opts.timeoutMs);
+      child.on("error", (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
       child.on("exit", (c, sig) => {
         clearTimeout(timer);
         resolve(c ?? 128 + (sig ? constants.signals[sig] : 0));
@@ -120,6 +146,7 @@ async function captured(file: string, argv: string[], cwd?: string, env?: Record
   const run = { code, stdout: readFileSync(out, "utf8"), stderr: readFileSync(err, "utf8") };
   rmSync(out, { force: true });
   rmSync(err, { force: true });
+  if (timedOut) run.stderr += `\n[${file} killed after ${opts.timeoutMs} ms]`;
   return run;
 }
 
