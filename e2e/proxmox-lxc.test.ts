@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../src/exec/run.js";
@@ -148,6 +148,40 @@ describe("proxmox-lxc through pct on real LXC", () => {
     expect((await pct(["unlock", String(vmid)])).exitCode).toBe(0);
     expect((await n(["start", id])).code).toBe(0);
     expect((await n(["delete", "--force", id])).code).toBe(0);
+  });
+
+  it("kill --all reaches every process of the CT, not only its init", async () => {
+    const bundle = cleanup.dir(makeBundle(["sh", "-c", "sleep 1000 & sleep 1001 & wait; sleep 1000"], (s) => (s["hostname"] = "allk")));
+    chmodSync(bundle, 0o755);
+    const id = cleanup.nexcage(root, "pve-all");
+    expect((await n(["run", "-d", "-b", bundle, id])).code).toBe(0);
+    const init = JSON.parse((await n(["state", id])).stdout).pid as number;
+    const nsOf = (p: string | number) => {
+      try {
+        return readlinkSync(`/proc/${p}/ns/pid`);
+      } catch {
+        return undefined;
+      }
+    };
+    const initNs = nsOf(init);
+    const ns = () => readdirSync("/proc").filter((p) => /^[0-9]+$/.test(p) && Number(p) !== init && nsOf(p) === initNs && readProcStat(Number(p))?.state !== "Z");
+    expect(await waitFor(async () => ns().length >= 2)).toBe(true);
+    const sleepers = ns().map(Number);
+    expect((await n(["kill", "--all", id, "USR1"])).code).toBe(0);
+    // the CT's init (pid 1 there, no handler) ignores USR1; its children die of it
+    expect(await waitFor(async () => sleepers.every((p) => readProcStat(p) === undefined || readProcStat(p)!.state === "Z"))).toBe(true);
+    expect(JSON.parse((await n(["state", id])).stdout).status).toBe("running");
+    expect((await n(["delete", "--force", id])).code).toBe(0);
+  });
+
+  it("a template directory that is not the template storage's: pct cannot find the template, the create rolls back", async () => {
+    const bundle = reportingBundle();
+    const wrongDir = cleanup.dir(tempDir("wrong-templates"));
+    const r = await n(["create", "-b", bundle, cleanup.nexcage(root, "pve-notmpl")], configFile(settings({ templateDir: wrongDir })));
+    expect(r.code).toBe(1);
+    expect(nexcageMessage(r.stderr)).toMatch(/^create failed: template local:vztmpl\/nexcage-pve-notmpl-[a-z0-9]+\.tar not found: check backends\.proxmox-lxc\.templateStorage and templateDir$/);
+    expect(readdirSync(wrongDir)).toEqual([]);
+    expect(existsSync(join(root, "pve-notmpl"))).toBe(false);
   });
 
   it("two parallel creates get two different VMIDs", async () => {
