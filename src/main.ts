@@ -28,24 +28,24 @@ async function main(argv: string[]): Promise<number> {
         if (e.exitCode === 0) return 0;
         // no command given: the usage on stdout, one error line on stderr
         process.stdout.write(program.helpInformation());
-        report(ctx, "no command given", 1);
+        report(ctx, "no command given");
         return 1;
       }
       const msg = oneLine(e.message.replace(/^error: /, ""));
-      report(ctx, msg, e.exitCode === 0 ? 1 : e.exitCode);
+      report(ctx, msg);
       return e.exitCode === 0 ? 1 : e.exitCode;
     }
     if (e instanceof NexcageError) {
-      report(ctx, oneLine(e.message), e.exitCode);
+      report(ctx, oneLine(e.message));
       return e.exitCode;
     }
     const err = e as Error;
-    report(ctx, `internal error: ${oneLine(err?.message ?? String(e))}`, 1);
+    report(ctx, `internal error: ${oneLine(err?.message ?? String(e))}`);
     if (safeGlobals(ctx)?.debug) process.stderr.write(`${err?.stack ?? ""}\n`);
     return 1;
   }
 
-  function report(c: typeof ctx, msg: string, _code: number): void {
+  function report(c: typeof ctx, msg: string): void {
     process.stderr.write(`nexcage: ${msg}\n`);
     const g = safeGlobals(c);
     logError(g?.log, g?.logFormat ?? "text", msg);

@@ -119,7 +119,7 @@ export class Runtime {
     return rec;
   }
 
-  /** Live status: the backend's truth; a record still `creating` is so only while its creator holds the lock. */
+  /** Live status: the backend's truth; a record still `creating` is so only while its creator process lives. */
   private async live(rec: ContainerRecord, lockHeldByUs: boolean): Promise<{ status: Status; pid: number }> {
     if (rec.status === "creating" && rec.pid === 0) {
       if (!lockHeldByUs && creatorAlive(rec)) return { status: "creating", pid: 0 };

@@ -65,12 +65,14 @@ export function findLibcrun(configured: string | undefined): { path: string } | 
 /** Which crun driver this configuration and host give, and why (for --debug, health and version). */
 export function crunDriver(ctx: { config: Config }, env: NodeJS.ProcessEnv = process.env): DriverChoice {
   const cfg = ctx.config.backends.crun;
-  const library = cfg.driver === "cli" && !env["NEXCAGE_CRUN_DRIVER"] ? { missing: "not looked for" } : findLibcrun(cfg.libcrunPath);
+  // with the CLI driver configured and not overridden, neither the library nor the executable is looked at
+  const cliOnly = cfg.driver === "cli" && !env["NEXCAGE_CRUN_DRIVER"];
+  const library = cliOnly ? { missing: "not looked for" } : findLibcrun(cfg.libcrunPath);
   return chooseDriver({
     configured: cfg.driver,
     env: env["NEXCAGE_CRUN_DRIVER"],
     library,
-    executable: cfg.driver === "cli" && !env["NEXCAGE_CRUN_DRIVER"] ? { protected: false, reason: "not checked" } : currentExecutableProtection(),
+    executable: cliOnly ? { protected: false, reason: "not checked" } : currentExecutableProtection(),
   });
 }
 

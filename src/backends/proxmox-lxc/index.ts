@@ -8,7 +8,7 @@ import type { Backend, BackendContext, Created, CreateRequest, HealthReport, Pro
 import { appendRawLines } from "./conf-file.js";
 import { PctError } from "./pct-errors.js";
 import { parseNextId, parseStatus, runPve, type PveTools } from "./pct.js";
-import { planContainer } from "./plan.js";
+import { configIsFor, planContainer } from "./plan.js";
 import { packRootfs, templateFileName } from "./rootfs.js";
 import type { ProxmoxLxcSettings } from "./settings.js";
 
@@ -157,7 +157,7 @@ export class ProxmoxLxcBackend implements Backend {
       // only a CT that this create made: its description names the OCI id
       try {
         const conf = readFileSync(join(this.s.confDir, `${intent.vmid}.conf`), "utf8");
-        if (conf.includes(encodeURIComponent(`nexcage OCI container ${id}`).replace(/%20/g, " ")) || conf.includes(`nexcage OCI container ${id}`)) {
+        if (configIsFor(conf, id)) {
           await this.destroy(intent.vmid, true);
         }
       } catch (e) {

@@ -63,6 +63,19 @@ function refuse(what: string): never {
   throw new UnsupportedError(`proxmox-lxc cannot honour ${what}`);
 }
 
+/** The first description line of the CT made for an OCI id: how nexcage recognises its own CTs. */
+export function descriptionLine(id: string): string {
+  return `nexcage OCI container ${id}`;
+}
+
+/**
+ * Whether a CT config (/etc/pve/lxc/<vmid>.conf) is the one made for `id`: its description (the
+ * leading `#` lines) holds exactly that line, so `web` never claims the CT of `web-1`.
+ */
+export function configIsFor(conf: string, id: string): boolean {
+  return conf.split("\n").includes(`#${descriptionLine(id)}`);
+}
+
 /** Proxmox's dns-name rule for --hostname. */
 export function isDnsName(name: string): boolean {
   return name.length > 0 && name.length <= 255 && name.split(".").every((l) => l.length <= 63 && DNS_LABEL.test(l));
@@ -184,7 +197,7 @@ export function planContainer(input: PlanInput): Plan {
   opts.push("--ostype", s.ostype);
   if (s.features !== undefined) opts.push("--features", s.features);
   opts.push("--tags", ["nexcage", ...s.tags].join(";"));
-  opts.push("--description", `nexcage OCI container ${input.id}\nbundle: ${input.bundlePath}`);
+  opts.push("--description", `${descriptionLine(input.id)}\nbundle: ${input.bundlePath}`);
 
   // process → init
   opts.push("--entrypoint", spec.process.args.map(quoteInitArg).join(" "));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hostnameFromId, isDnsName, planContainer, quoteInitArg, type PlanInput } from "../../../src/backends/proxmox-lxc/plan.js";
+import { configIsFor, hostnameFromId, isDnsName, planContainer, quoteInitArg, type PlanInput } from "../../../src/backends/proxmox-lxc/plan.js";
 import { proxmoxLxcSettingsSchema } from "../../../src/backends/proxmox-lxc/settings.js";
 
 const settings = proxmoxLxcSettingsSchema.parse({});
@@ -169,4 +169,14 @@ describe("helpers", () => {
     ["", "''"],
     ["tab\there", "'tab\there'"],
   ])("quoteInitArg(%j) = %j", (arg, q) => expect(quoteInitArg(arg)).toBe(q));
+});
+
+describe("configIsFor (which CT a crashed create may remove)", () => {
+  const conf = "#nexcage OCI container web-1\n#bundle%3A /b\narch: amd64\nhostname: web-1\n";
+  it.each([
+    ["web-1", true],
+    ["web", false],
+    ["web-10", false],
+    ["eb-1", false],
+  ])("%s → %s", (id, mine) => expect(configIsFor(conf, id)).toBe(mine));
 });
