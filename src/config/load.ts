@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { ConfigError, oneLine } from "../errors.js";
+import { validate } from "../validation.js";
 import { configSchema, type Config } from "./schema.js";
 
 export const SYSTEM_CONFIG_PATH = "/etc/nexcage/config.json";
@@ -20,14 +21,14 @@ export function configPathFor(flag: string | undefined, env: NodeJS.ProcessEnv):
 
 /** Validates a parsed document; errors name the key path of the first problems. */
 export function parseConfig(doc: unknown, source: string): Config {
-  const result = configSchema.safeParse(doc);
+  const result = validate(configSchema, doc);
   if (result.success) return result.data;
   const name = (k: PropertyKey) => (/^[A-Za-z0-9_$-]+$/.test(String(k)) ? String(k) : JSON.stringify(String(k)));
-  const problems = result.error.issues.slice(0, 3).map((issue) => {
+  const problems = result.issues.slice(0, 3).map((issue) => {
     let path = issue.path.map(name).join(".");
     let message = issue.message;
     if (issue.code === "unrecognized_keys") {
-      const keys = issue.keys.map((k) => (path ? `${path}.${name(k)}` : name(k)));
+      const keys = (issue.keys ?? []).map((k) => (path ? `${path}.${name(k)}` : name(k)));
       return `unknown key ${keys.join(", ")}`;
     }
     if (path === "") path = "(top level)";

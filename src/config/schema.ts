@@ -1,22 +1,48 @@
 import { proxmoxLxcSettingsSchema } from "../backends/proxmox-lxc/settings.js";
-import { array, enum as zEnum, number, record, strictObject, string, type output, type input } from "zod";
+import {
+  _default,
+  array,
+  enum as zEnum,
+  extend,
+  maximum,
+  minLength,
+  number,
+  optional,
+  positive,
+  prefault,
+  record,
+  refine,
+  strictObject,
+  string,
+  superRefine,
+  type output,
+  type input,
+} from "zod/mini";
 
 export const BACKEND_NAMES = ["crun", "runc", "proxmox-lxc", "proxmox-vm"] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
-const absolutePath = string().min(1).refine((p) => p.startsWith("/") && !p.includes("\0"), {
-  message: "must be an absolute path",
-});
+// zod/mini, not zod: the classic API binds every method onto every schema it builds, which cost
+// ~20 ms of CPU per call to build these schemas (docs/performance.md).
+const absolutePath = string().check(
+  minLength(1),
+  refine((p: string) => p.startsWith("/") && !p.includes("\0"), { message: "must be an absolute path" }),
+);
 
 const backendName = zEnum(BACKEND_NAMES);
 
-const regexSource = string().min(1).superRefine((src, ctx) => {
-  try {
-    new RegExp(src);
-  } catch (e) {
-    ctx.addIssue({ code: "custom", message: `invalid regular expression: ${(e as Error).message}` });
-  }
-});
+const regexSource = string().check(
+  minLength(1),
+  superRefine((src: string, ctx) => {
+    try {
+      new RegExp(src);
+    } catch (e) {
+      ctx.addIssue({ code: "custom", message: `invalid regular expression: ${(e as Error).message}` });
+    }
+  }),
+);
+
+const seconds = (dflt: number) => _default(number().check(positive(), maximum(3600)), dflt);
 
 /**
  * One routing rule: every condition given must match; the first matching rule wins.
@@ -25,45 +51,48 @@ const regexSource = string().min(1).superRefine((src, ctx) => {
  * `annotations` maps bundle annotation keys to globs of their values.
  */
 export const routingRuleSchema = strictObject({
-    name: string().min(1).optional(),
-    backend: backendName,
-    id: string().min(1).optional(),
-    idRegex: regexSource.optional(),
-    annotations: record(string().min(1), string()).optional(),
-  })
-  .refine((r) => r.id !== undefined || r.idRegex !== undefined || r.annotations !== undefined, {
+  name: optional(string().check(minLength(1))),
+  backend: backendName,
+  id: optional(string().check(minLength(1))),
+  idRegex: optional(regexSource),
+  annotations: optional(record(string().check(minLength(1)), string())),
+}).check(
+  refine((r) => r.id !== undefined || r.idRegex !== undefined || r.annotations !== undefined, {
     message: "a routing rule needs at least one of id, idRegex, annotations",
-  });
+  }),
+);
 
 const ociCliBackend = (defaultPath: string) =>
   strictObject({
     /** The runtime binary. */
-    path: absolutePath.default(defaultPath),
+    path: _default(absolutePath, defaultPath),
     /** Seconds one call of the runtime may take before it is killed. */
-    timeoutSeconds: number().positive().max(3600).default(60),
+    timeoutSeconds: seconds(60),
   });
 
-export const crunBackendSchema = ociCliBackend("/usr/bin/crun").extend({
+export const crunBackendSchema = extend(ociCliBackend("/usr/bin/crun"), {
   /** auto: libcrun through FFI when it loads and passes its check, else the crun CLI. */
-  driver: zEnum(["auto", "libcrun", "cli"]).default("auto"),
-  libcrunPath: absolutePath.optional(),
+  driver: _default(zEnum(["auto", "libcrun", "cli"]), "auto"),
+  libcrunPath: optional(absolutePath),
 });
 
 export const runcBackendSchema = ociCliBackend("/usr/sbin/runc");
 
 export const configSchema = strictObject({
-  $schema: string().optional(),
+  $schema: optional(string()),
   /** Backend used when no routing rule matches. */
-  defaultBackend: backendName.default("crun"),
-  routing: array(routingRuleSchema).default([]),
-  backends: strictObject({
-      crun: crunBackendSchema.prefault({}),
-      runc: runcBackendSchema.prefault({}),
-      "proxmox-lxc": proxmoxLxcSettingsSchema.prefault({}),
-    })
-    .prefault({}),
+  defaultBackend: _default(backendName, "crun"),
+  routing: _default(array(routingRuleSchema), []),
+  backends: prefault(
+    strictObject({
+      crun: prefault(crunBackendSchema, {}),
+      runc: prefault(runcBackendSchema, {}),
+      "proxmox-lxc": prefault(proxmoxLxcSettingsSchema, {}),
+    }),
+    {},
+  ),
   /** Seconds an operation waits for another one on the same container before giving up. */
-  lockTimeoutSeconds: number().positive().max(3600).default(60),
+  lockTimeoutSeconds: seconds(60),
 });
 
 export type Config = output<typeof configSchema>;

@@ -1,6 +1,7 @@
 import { readFileSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { BundleError, oneLine } from "../errors.js";
+import { validate } from "../validation.js";
 import { specSchema, type Spec } from "./spec.js";
 
 export interface Bundle {
@@ -47,9 +48,9 @@ export function loadBundle(dir: string, cwd: string = process.cwd()): Bundle {
   } catch (e) {
     throw new BundleError(`bundle ${path}: config.json is not valid JSON: ${oneLine((e as Error).message)}`);
   }
-  const parsed = specSchema.safeParse(doc);
+  const parsed = validate(specSchema, doc);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+    const issue = parsed.issues[0];
     const where = issue && issue.path.length ? issue.path.map(String).join(".") : "config.json";
     throw new BundleError(`bundle ${path}: ${oneLine(where)}: ${oneLine(issue?.message ?? "invalid")}`);
   }

@@ -1,4 +1,4 @@
-import { enum as zEnum, number, object, record, string, unknown, type output } from "zod";
+import { enum as zEnum, int, nonnegative, object, optional, positive, record, string, unknown, type output } from "zod/mini";
 import { BACKEND_NAMES } from "../config/schema.js";
 import { STATUSES } from "../runtime/status.js";
 
@@ -10,12 +10,12 @@ export const recordSchema = object({
   ociVersion: string(),
   id: string(),
   status: zEnum(STATUSES),
-  pid: number().int().nonnegative(),
+  pid: int().check(nonnegative()),
   bundle: string(),
   rootfs: string(),
   created: string(),
   owner: string(),
-  annotations: record(string(), string()).optional(),
+  annotations: optional(record(string(), string())),
   nexcage: object({
     backend: zEnum(BACKEND_NAMES),
     /** What the backend needs to find the container again (runtime root, VMID, ...). */
@@ -23,11 +23,11 @@ export const recordSchema = object({
     /** Why this backend: "defaultBackend", "routing rule web", "annotation org.nexcage.backend". */
     routeReason: string(),
     /** /proc/<pid>/stat start time of the init process; a pid whose start time differs is not ours. */
-    pidStartTime: string().optional(),
+    pidStartTime: optional(string()),
     /** The config file the container was created under. */
     configSource: string(),
     /** The nexcage process that wrote the `creating` record; while it lives, the create is in progress. */
-    creator: object({ pid: number().int().positive(), startTime: string() }).optional(),
+    creator: optional(object({ pid: int().check(positive()), startTime: string() })),
   }),
 });
 

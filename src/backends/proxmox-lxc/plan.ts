@@ -1,31 +1,37 @@
-import { array, boolean, looseObject, number, record, string, union, type output } from "zod";
+import { array, boolean, int, looseObject, minLength, nonnegative, number, optional, record, string, union, type output } from "zod/mini";
 import { InvalidArgumentError, UnsupportedError } from "../../errors.js";
+import { validate } from "../../validation.js";
 import type { ProxmoxLxcSettings } from "./settings.js";
 
 /** The parts of config.json the Proxmox LXC mapping reads (everything else is checked below). */
-const mountSchema = looseObject({ destination: string(), type: string().optional(), source: string().optional(), options: array(string()).optional() });
+const count = () => int().check(nonnegative());
+const mountSchema = looseObject({ destination: string(), type: optional(string()), source: optional(string()), options: optional(array(string())) });
 const planSpecSchema = looseObject({
   process: looseObject({
-    terminal: boolean().optional(),
-    args: array(string()).min(1),
-    env: array(string()).optional(),
+    terminal: optional(boolean()),
+    args: array(string()).check(minLength(1)),
+    env: optional(array(string())),
     cwd: string(),
-    user: looseObject({ uid: number().int().nonnegative(), gid: number().int().nonnegative(), additionalGids: array(number().int().nonnegative()).optional(), username: string().optional() }).optional(),
-    rlimits: array(looseObject({ type: string(), soft: number(), hard: number() })).optional(),
-    capabilities: looseObject({ bounding: array(string()).optional() }).optional(),
+    user: optional(looseObject({ uid: count(), gid: count(), additionalGids: optional(array(count())), username: optional(string()) })),
+    rlimits: optional(array(looseObject({ type: string(), soft: number(), hard: number() }))),
+    capabilities: optional(looseObject({ bounding: optional(array(string())) })),
   }),
-  root: looseObject({ path: string(), readonly: boolean().optional() }),
-  hostname: string().optional(),
-  mounts: array(mountSchema).optional(),
-  hooks: record(string(), array(looseObject({}))).optional(),
-  linux: looseObject({
-    namespaces: array(looseObject({ type: string(), path: string().optional() })).optional(),
-    resources: looseObject({
-      memory: looseObject({ limit: number().optional(), swap: number().optional() }).optional(),
-      cpu: looseObject({ shares: number().optional(), quota: number().optional(), period: number().optional(), cpus: string().optional() }).optional(),
-    }).optional(),
-    sysctl: record(string(), union([string(), number()])).optional(),
-  }).optional(),
+  root: looseObject({ path: string(), readonly: optional(boolean()) }),
+  hostname: optional(string()),
+  mounts: optional(array(mountSchema)),
+  hooks: optional(record(string(), array(looseObject({})))),
+  linux: optional(
+    looseObject({
+      namespaces: optional(array(looseObject({ type: string(), path: optional(string()) }))),
+      resources: optional(
+        looseObject({
+          memory: optional(looseObject({ limit: optional(number()), swap: optional(number()) })),
+          cpu: optional(looseObject({ shares: optional(number()), quota: optional(number()), period: optional(number()), cpus: optional(string()) })),
+        }),
+      ),
+      sysctl: optional(record(string(), union([string(), number()]))),
+    }),
+  ),
 });
 type PlanSpec = output<typeof planSpecSchema>;
 
@@ -137,9 +143,9 @@ function relativeTarget(dest: string): string {
  * is refused with a clear error; nothing is dropped silently.
  */
 export function planContainer(input: PlanInput): Plan {
-  const parsed = planSpecSchema.safeParse(input.spec);
+  const parsed = validate(planSpecSchema, input.spec);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+    const issue = parsed.issues[0];
     throw new InvalidArgumentError(`config.json: ${issue?.path.map(String).join(".") || "(top)"}: ${issue?.message ?? "invalid"}`);
   }
   const spec: PlanSpec = parsed.data;
