@@ -1,5 +1,6 @@
 import { CommanderError } from "commander";
 import { appendFileSync } from "node:fs";
+import { scanArgv } from "./cli/argv.js";
 import { buildProgram, VersionShown } from "./cli/program.js";
 import { NexcageError, oneLine } from "./errors.js";
 
@@ -16,9 +17,17 @@ function logError(file: string | undefined, format: string, msg: string): void {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { program, ctx } = buildProgram();
+  // Only the command named in argv is loaded; when commander finds no such command (the scan and
+  // commander disagree), the whole program is built and parses the same argv again.
+  let { program, ctx, complete } = await buildProgram(scanArgv(argv.slice(2)).command);
   try {
-    await program.parseAsync(argv);
+    try {
+      await program.parseAsync(argv);
+    } catch (e) {
+      if (complete || !(e instanceof CommanderError) || e.code !== "commander.unknownCommand") throw e;
+      ({ program, ctx, complete } = await buildProgram());
+      await program.parseAsync(argv);
+    }
     return ctx.exitCode;
   } catch (e) {
     if (e instanceof VersionShown) return 0;
@@ -52,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-function safeGlobals(ctx: ReturnType<typeof buildProgram>["ctx"]) {
+function safeGlobals(ctx: Awaited<ReturnType<typeof buildProgram>>["ctx"]) {
   try {
     return ctx.globals();
   } catch {

@@ -5,6 +5,7 @@ import type { Status } from "../runtime/status.js";
 import type { ContainerRecord } from "../state/record.js";
 import type { Logger } from "../log.js";
 import { UnsupportedError } from "../errors.js";
+import { probeInitProcess } from "./probe.js";
 
 export interface CreateRequest {
   readonly id: string;
@@ -121,4 +122,15 @@ const REGISTRY: Readonly<Record<BackendName, Loader>> = {
 
 export function loadBackend(name: BackendName, ctx: BackendContext): Promise<Backend> {
   return REGISTRY[name](ctx);
+}
+
+/**
+ * Backends whose container init is a host process: their probe is one read of /proc (probe.ts),
+ * whichever driver they use, so a status is known without loading the backend or reading the config.
+ */
+const HOST_PROCESS_BACKENDS: ReadonlySet<BackendName> = new Set<BackendName>(["crun", "runc"]);
+
+/** The live status when it needs no backend (crun, runc); undefined for the others. */
+export function hostProcessProbe(rec: ContainerRecord): Probe | undefined {
+  return HOST_PROCESS_BACKENDS.has(rec.nexcage.backend) ? probeInitProcess(rec) : undefined;
 }

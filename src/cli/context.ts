@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { loadConfig, type LoadedConfig } from "../config/load.js";
 import { createLogger, silentLogger, type LogFormat, type Logger } from "../log.js";
-import { Runtime } from "../runtime/runtime.js";
+import type { Runtime } from "../runtime/runtime.js";
 import { InvalidArgumentError } from "../errors.js";
 
 export const DEFAULT_ROOT = "/run/nexcage";
@@ -71,7 +71,19 @@ export class CliContext {
     this.runtimePromise ??= (async () => {
       const g = this.globals();
       const log = await this.log();
-      return new Runtime({ root: g.root, config: this.config(), log, systemdCgroup: g.systemdCgroup, debug: g.debug });
+      const { Runtime } = await import("../runtime/runtime.js");
+      // The config is read when the runtime first needs it: `state` and `list` of crun/runc
+      // containers never do, so a missing or broken config file does not stop them.
+      const config = (): LoadedConfig => this.config();
+      const lazyConfig: LoadedConfig = {
+        get config() {
+          return config().config;
+        },
+        get source() {
+          return config().source;
+        },
+      };
+      return new Runtime({ root: g.root, config: lazyConfig, log, systemdCgroup: g.systemdCgroup, debug: g.debug });
     })();
     return this.runtimePromise;
   }

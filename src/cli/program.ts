@@ -1,25 +1,42 @@
 import { Command, Option } from "commander";
 import { InvalidArgumentError } from "../errors.js";
 import { CliContext, DEFAULT_ROOT } from "./context.js";
-import { register as create } from "./commands/create.js";
-import { register as del } from "./commands/delete.js";
-import { register as health } from "./commands/health.js";
-import { register as kill } from "./commands/kill.js";
-import { register as list } from "./commands/list.js";
-import { register as run } from "./commands/run.js";
-import { register as spec } from "./commands/spec.js";
-import { register as start } from "./commands/start.js";
-import { register as state } from "./commands/state.js";
-import { register as stop } from "./commands/stop.js";
-import { register as version, versionText } from "./commands/version.js";
-import { register as exec } from "./commands/exec.js";
-import { register as ps } from "./commands/ps.js";
-import { register as pauseResume } from "./commands/pause.js";
-import { register as update } from "./commands/update.js";
-import { register as features } from "./commands/features.js";
+import { versionText } from "./commands/version.js";
 
-/** The commander program: global flags first (as containerd passes them), one file per command. */
-export function buildProgram(): { program: Command; ctx: CliContext } {
+type Register = (program: Command, ctx: CliContext) => void;
+
+/**
+ * One module per command, loaded only when its command runs (or for help and errors, where the whole
+ * program is built). The order is the order of `nexcage --help`.
+ */
+const COMMANDS: ReadonlyArray<{ names: readonly string[]; load: () => Promise<{ register: Register }> }> = [
+  { names: ["create"], load: () => import("./commands/create.js") },
+  { names: ["start"], load: () => import("./commands/start.js") },
+  { names: ["state"], load: () => import("./commands/state.js") },
+  { names: ["kill"], load: () => import("./commands/kill.js") },
+  { names: ["delete"], load: () => import("./commands/delete.js") },
+  { names: ["run"], load: () => import("./commands/run.js") },
+  { names: ["exec"], load: () => import("./commands/exec.js") },
+  { names: ["ps"], load: () => import("./commands/ps.js") },
+  { names: ["pause", "resume"], load: () => import("./commands/pause.js") },
+  { names: ["update"], load: () => import("./commands/update.js") },
+  { names: ["list", "ls"], load: () => import("./commands/list.js") },
+  { names: ["spec"], load: () => import("./commands/spec.js") },
+  { names: ["features"], load: () => import("./commands/features.js") },
+  { names: ["stop"], load: () => import("./commands/stop.js") },
+  { names: ["health"], load: () => import("./commands/health.js") },
+  { names: ["version"], load: () => import("./commands/version.js") },
+];
+
+/** Thrown to stop parsing once --version was printed. */
+export class VersionShown extends Error {}
+
+/**
+ * The commander program: global flags first (as containerd passes them), one file per command.
+ * With `only`, just that command is registered (main falls back to the whole program when commander
+ * finds another command word); without it, every command and `help`.
+ */
+export async function buildProgram(only?: string): Promise<{ program: Command; ctx: CliContext; complete: boolean }> {
   const program = new Command("nexcage");
   const ctx = new CliContext(program);
   program
@@ -41,8 +58,18 @@ export function buildProgram(): { program: Command; ctx: CliContext } {
       ctx.exitCode = 0;
       throw new VersionShown();
     });
-  for (const reg of [create, start, state, kill, del, run, exec, ps, pauseResume, update, list, spec, features, stop, health, version]) reg(program, ctx);
-  // `help [command]`: an unknown topic is an error (one line), not a usage dump with exit 1
+  const one = only === undefined ? undefined : COMMANDS.find((c) => c.names.includes(only));
+  const modules = await Promise.all((one ? [one] : COMMANDS).map((c) => c.load()));
+  for (const m of modules) m.register(program, ctx);
+  if (!one) addHelpCommand(program);
+  for (const cmd of program.commands) {
+    cmd.exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} }).showSuggestionAfterError(false);
+  }
+  return { program, ctx, complete: !one };
+}
+
+/** `help [command]`: an unknown topic is an error (one line), not a usage dump with exit 1. */
+function addHelpCommand(program: Command): void {
   program.helpCommand(false);
   program
     .command("help")
@@ -54,11 +81,4 @@ export function buildProgram(): { program: Command; ctx: CliContext } {
       if (!cmd || cmd.name() === "help") throw new InvalidArgumentError(`unknown command '${name}'`);
       cmd.outputHelp();
     });
-  for (const cmd of program.commands) {
-    cmd.exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} }).showSuggestionAfterError(false);
-  }
-  return { program, ctx };
 }
-
-/** Thrown to stop parsing once --version was printed. */
-export class VersionShown extends Error {}

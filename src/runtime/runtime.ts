@@ -2,7 +2,7 @@ import { existsSync, realpathSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { userInfo } from "node:os";
 import type { Backend, BackendContext, Created, CreateRequest, ExecRequest } from "../backends/backend.js";
-import { loadBackend } from "../backends/backend.js";
+import { hostProcessProbe, loadBackend } from "../backends/backend.js";
 import type { BackendName } from "../config/schema.js";
 import type { LoadedConfig } from "../config/load.js";
 import { ContainerExistsError, ContainerNotFoundError, LockTimeoutError, NexcageError, StatusError, UnsupportedError } from "../errors.js";
@@ -52,11 +52,14 @@ const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGH
 export class Runtime {
   readonly store: Store;
   private readonly backends = new Map<BackendName, Promise<Backend>>();
-  private readonly lockTimeoutMs: number;
 
   constructor(private readonly opts: RuntimeOptions) {
     this.store = new Store(canonicalRoot(opts.root));
-    this.lockTimeoutMs = opts.config.config.lockTimeoutSeconds * 1000;
+  }
+
+  /** Read when a lock is taken, not before: the config is loaded on first use. */
+  private get lockTimeoutMs(): number {
+    return this.opts.config.config.lockTimeoutSeconds * 1000;
   }
 
   private get log(): Logger {
@@ -125,7 +128,7 @@ export class Runtime {
       if (!lockHeldByUs && creatorAlive(rec)) return { status: "creating", pid: 0 };
       return { status: "stopped", pid: 0 };
     }
-    return (await this.backend(rec.nexcage.backend)).probe(rec);
+    return hostProcessProbe(rec) ?? (await this.backend(rec.nexcage.backend)).probe(rec);
   }
 
   // ---- create / run --------------------------------------------------------------------------

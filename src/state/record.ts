@@ -1,12 +1,13 @@
-import { enum as zEnum, int, nonnegative, object, optional, positive, record, string, unknown, type output } from "zod/mini";
-import { BACKEND_NAMES } from "../config/schema.js";
+import { enum as zEnum, int, lazy, nonnegative, object, optional, positive, record, string, unknown, type output } from "zod/mini";
+import { BACKEND_NAMES } from "../backends/names.js";
 import { STATUSES } from "../runtime/status.js";
 
 /**
  * What nexcage keeps per container in <root>/<id>/state.json: the OCI state fields plus a `nexcage`
  * object saying which backend owns it, how to find it there, and which process is its init.
  */
-export const recordSchema = object({
+export const recordSchema = lazy(() =>
+  object({
   ociVersion: string(),
   id: string(),
   status: zEnum(STATUSES),
@@ -29,6 +30,7 @@ export const recordSchema = object({
     /** The nexcage process that wrote the `creating` record; while it lives, the create is in progress. */
     creator: optional(object({ pid: int().check(positive()), startTime: string() })),
   }),
-});
+  }),
+);
 
 export type ContainerRecord = output<typeof recordSchema>;
