@@ -15,6 +15,7 @@ import { isSameLiveProcess, readProcStat } from "../proc/stat.js";
 import { acquireLock, type Lock } from "../state/lock.js";
 import type { ContainerRecord } from "../state/record.js";
 import { CorruptRecordError, Store } from "../state/store.js";
+import { mapLimit } from "./map-limit.js";
 import { route } from "./router.js";
 import { transition, type Status } from "./status.js";
 
@@ -42,6 +43,9 @@ const DEBRIS_MARKERS: ReadonlyArray<[BackendName, string]> = [
   ["runc", "runc"],
   ["proxmox-lxc", "proxmox-lxc.json"],
 ];
+
+/** How many backend probes `list` runs at once. */
+const LIST_PROBES = 8;
 
 const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
 
@@ -358,8 +362,13 @@ export class Runtime {
     });
   }
 
+  /**
+   * Every container under the root, sorted by id. Records are read one by one (cheap); the live
+   * status of crun/runc containers is a /proc read, and the backends that must ask their tool
+   * (proxmox-lxc: one `pct status` each) are asked LIST_PROBES at a time, not one after another.
+   */
   async list(): Promise<Array<OciState & { backend: BackendName }>> {
-    const out: Array<OciState & { backend: BackendName }> = [];
+    const recs: ContainerRecord[] = [];
     for (const id of this.store.ids(isValidId)) {
       let rec: ContainerRecord | undefined;
       try {
@@ -371,10 +380,10 @@ export class Runtime {
         }
         throw e;
       }
-      if (!rec) continue;
-      out.push({ ...ociState(rec, await this.live(rec, false)), backend: rec.nexcage.backend });
+      if (rec) recs.push(rec);
     }
-    return out;
+    const lives = await mapLimit(recs, LIST_PROBES, (rec) => this.live(rec, false));
+    return recs.map((rec, i) => ({ ...ociState(rec, lives[i]!), backend: rec.nexcage.backend }));
   }
 
   /** The backend of a live container, refusing a capability it lacks. */
