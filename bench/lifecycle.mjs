@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Lifecycle benchmark: crun and runc called directly vs nexcage routing to them.
 //
-//   node bench/lifecycle.mjs [--runs N] [--warmup N] [--env as-is|clean|both] [--nexcage PATH]
+//   node bench/lifecycle.mjs [--runs N] [--warmup N] [--env as-is|clean|both] [--nexcage PATH] [--log]
 //
 // Needs root, /usr/bin/crun, /usr/sbin/runc, /bin/busybox (static) and a built CLI
 // (npm run build -> dist/nexcage.mjs). Prints figures only; no timing is asserted.
@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { cell, med, nexcageCommand, ratio, table } from "./common.mjs";
 
 const CRUN = "/usr/bin/crun";
 const RUNC = "/usr/sbin/runc";
@@ -29,7 +30,7 @@ const STOP_TIMEOUT_MS = 10_000;
 
 function usage(msg) {
   if (msg) process.stderr.write(`lifecycle.mjs: ${msg}\n`);
-  process.stderr.write("usage: node bench/lifecycle.mjs [--runs N] [--warmup N] [--env as-is|clean|both] [--nexcage PATH]\n");
+  process.stderr.write("usage: node bench/lifecycle.mjs [--runs N] [--warmup N] [--env as-is|clean|both] [--nexcage PATH] [--log]\n");
   process.exit(2);
 }
 
@@ -38,6 +39,7 @@ const opts = {
   warmup: 2,
   env: "both",
   nexcage: resolve(dirname(fileURLToPath(import.meta.url)), "../dist/nexcage.mjs"),
+  log: false,
 };
 {
   const a = process.argv.slice(2);
@@ -53,6 +55,7 @@ const opts = {
       if (!["as-is", "clean", "both"].includes(e)) usage(`bad --env ${e}`);
       opts.env = e;
     } else if (k === "--nexcage") opts.nexcage = resolve(val());
+    else if (k === "--log") opts.log = true;
     else if (k === "-h" || k === "--help") usage();
     else usage(`unknown argument ${a[i]}`);
   }
@@ -88,18 +91,22 @@ const devnull = openSync("/dev/null", "r+");
 
 // ---------------------------------------------------------------- variants
 
+const NX = nexcageCommand(opts.nexcage);
+/** With --log: `--log FILE --log-format json`, as containerd passes them, one file per variant. */
+const logFlags = (name) => (opts.log ? ["--log", join(W, `log-${name.replace(/[^a-z0-9]+/gi, "-")}.json`), "--log-format", "json"] : []);
+
 // argv prefix of one runtime call; `rt` is the runtime nexcage routes to or the runtime itself.
 function makeVariant(name, rt, nexcageEnv) {
   const root = join(W, `root-${name.replace(/[^a-z0-9]+/gi, "-")}`);
   mkdirSync(root);
   if (nexcageEnv === undefined) {
-    return { name, rt, root, nexcage: false, cmd: rt === "crun" ? CRUN : RUNC, pre: ["--root", root], env: ENV_AS_IS };
+    return { name, rt, root, nexcage: false, cmd: rt === "crun" ? CRUN : RUNC, pre: [...logFlags(name), "--root", root], env: ENV_AS_IS };
   }
   const cfg = join(W, `nexcage-${rt}.json`);
   if (!existsSync(cfg)) writeFileSync(cfg, JSON.stringify({ defaultBackend: rt }) + "\n");
   return {
     name, rt, root, nexcage: true, envMode: nexcageEnv, cfg,
-    cmd: process.execPath, pre: [opts.nexcage, "--root", root, "--config", cfg], env: envFor(nexcageEnv),
+    cmd: NX.cmd, pre: [...NX.pre, ...logFlags(name), "--root", root, "--config", cfg], env: envFor(nexcageEnv),
   };
 }
 
@@ -265,26 +272,6 @@ async function lifecycle(v) {
 
 // ---------------------------------------------------------------- statistics, formatting
 
-function quantile(xs, q) {
-  const s = [...xs].sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos), hi = Math.ceil(pos);
-  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
-}
-const med = (xs) => quantile(xs, 0.5);
-const p90 = (xs) => quantile(xs, 0.9);
-const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : "-");
-const cell = (xs) => `${f1(med(xs))} / ${f1(p90(xs))}`;
-const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? (a / b).toFixed(2) + "x" : "-");
-
-function table(header, rows) {
-  const all = [header, ...rows];
-  const w = header.map((_, i) => Math.max(...all.map((r) => String(r[i]).length)));
-  const line = (r) => r.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join("  ");
-  return [line(header), w.map((n) => "-".repeat(n)).join("  "), ...rows.map(line)].join("\n") + "\n";
-}
-
 const out = (s = "") => process.stdout.write(s + "\n");
 
 // ---------------------------------------------------------------- main
@@ -309,13 +296,14 @@ async function main() {
   };
   out(`nexcage lifecycle benchmark  ${new Date().toISOString()}  runs=${opts.runs} warmup=${opts.warmup} env=${opts.env}`);
   out(`node ${process.version} (${process.execPath}); ${ver(CRUN, ["--version"])}; ${ver(RUNC, ["--version"])}`);
-  out(`nexcage: ${opts.nexcage}: ${ver(process.execPath, [opts.nexcage, "--version"], ENV_CLEAN)}`);
+  out(`nexcage: ${opts.nexcage}${NX.pre.length ? "" : " (executed directly)"}: ${ver(NX.cmd, [...NX.pre, "--version"], ENV_CLEAN)}`);
+  out(`runtime flags: ${opts.log ? "--log FILE --log-format json before every call (as containerd passes them)" : "none besides --root (and --config for nexcage)"}`);
   out(`NODE_EXTRA_CA_CERTS in this environment: ${caSet ? `set (${process.env.NODE_EXTRA_CA_CERTS})` : "unset"}`);
   for (const m of envModes) {
     out(`  nexcage "${m}" mode runs with NODE_EXTRA_CA_CERTS ${envFor(m).NODE_EXTRA_CA_CERTS === undefined ? "unset" : "set"}`);
   }
   if (!caSet && envModes.length === 2) out("  (as-is and clean are the same environment here)");
-  const h = spawnSync(process.execPath, [opts.nexcage, "--config", join(W, "nexcage-crun.json"), "health"], { env: ENV_CLEAN, encoding: "utf8" });
+  const h = spawnSync(NX.cmd, [...NX.pre, "--config", join(W, "nexcage-crun.json"), "health"], { env: ENV_CLEAN, encoding: "utf8" });
   out(`nexcage health (config {"defaultBackend":"crun"}), exit ${h.status}:`);
   for (const l of `${h.stdout}${h.stderr}`.trim().split("\n")) out(`  ${l}`);
   out(`bundle ${bundle}: busybox sleep 1000, crun spec, terminal false`);
@@ -341,7 +329,7 @@ async function main() {
     { name: "/bin/true (spawn floor)", cmd: "/bin/true", pre: [], env: ENV_AS_IS },
     { name: "crun --version", cmd: CRUN, pre: [], env: ENV_AS_IS },
     { name: "runc --version", cmd: RUNC, pre: [], env: ENV_AS_IS },
-    ...envModes.map((m) => ({ name: `nexcage --version ${m}`, cmd: process.execPath, pre: [opts.nexcage], env: envFor(m) })),
+    ...envModes.map((m) => ({ name: `nexcage --version ${m}`, cmd: NX.cmd, pre: NX.pre, env: envFor(m) })),
     ...envModes.map((m) => ({ name: `node -e 0 ${m}`, cmd: process.execPath, pre: ["-e", "0"], env: envFor(m) })),
   ];
   const verRes = new Map(verVariants.map((v) => [v.name, []]));
@@ -400,6 +388,13 @@ async function main() {
     rows.push(["max state polls", String(polls[0]), ...polls.slice(1).flatMap((p) => [String(p), ""])]);
     out();
     out(table(header, rows).trimEnd());
+    if (rt === "crun") {
+      const base = med(pick(direct, "lifecycle wall"));
+      for (const { m, ts } of nx) {
+        const x = med(pick(ts, "lifecycle wall")) / base;
+        out(`target (issue 9): nexcage->crun lifecycle <= 3x crun. ${m}: ${x.toFixed(2)}x crun = ${(x / 3).toFixed(2)}x the target${x <= 3 ? " (met)" : ""}`);
+      }
+    }
   }
   out();
   out(`Startup, ms, median / p90 over ${opts.runs} runs`);
