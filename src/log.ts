@@ -7,7 +7,8 @@ export interface Logger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
-  flush(): void;
+  /** Writes the lines still waiting (see createLogger) and closes the log file. */
+  flush(): Promise<void>;
 }
 
 export type LogFormat = "text" | "json";
@@ -21,7 +22,7 @@ export interface LogOptions {
 
 const noop = () => {};
 /** Used when nothing is to be logged: no --log, no --debug. Costs nothing to load. */
-export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop, flush: noop };
+export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop, flush: async () => {} };
 
 /** runc's text format: time="..." level=error msg="..." key=value. */
 export function jsonLineToText(line: string): string {
@@ -38,11 +39,16 @@ export function jsonLineToText(line: string): string {
 }
 
 /**
- * A pino logger writing runc-compatible lines synchronously: JSON `{"level":"error","time":"...","msg":"..."}`
+ * A pino logger writing runc-compatible lines: JSON `{"level":"error","time":"...","msg":"..."}`
  * (containerd reads the last error line of the --log file) or runc's text format.
+ *
+ * The log file is opened at once (an unusable --log fails the call, as with runc). pino itself is
+ * loaded at once only with --debug; without it (containerd always passes --log, rarely --debug)
+ * only warn and error lines pass, which are rare, so pino is loaded by the first of them and the
+ * lines are written in order as soon as it is there; flush() waits for them. Loading pino costs
+ * about 10 ms of CPU (docs/performance.md).
  */
 export async function createLogger(opts: LogOptions): Promise<Logger> {
-  const { default: pino } = await import("pino");
   let fd: number;
   let ownFd = false;
   if (opts.file !== undefined) {
@@ -60,24 +66,49 @@ export async function createLogger(opts: LogOptions): Promise<Logger> {
       writeSync(fd, opts.format === "json" ? line : jsonLineToText(line));
     },
   };
-  const logger = pino(
-    {
-      level: opts.debug ? "debug" : "warn",
-      base: null,
-      messageKey: "msg",
-      timestamp: () => `,"time":"${new Date().toISOString()}"`,
-      formatters: { level: (label: string) => ({ level: label }) },
-    },
-    stream,
-  );
+  const load = async () => {
+    const { default: pino } = await import("pino");
+    return pino(
+      {
+        level: opts.debug ? "debug" : "warn",
+        base: null,
+        messageKey: "msg",
+        timestamp: () => `,"time":"${new Date().toISOString()}"`,
+        formatters: { level: (label: string) => ({ level: label }) },
+      },
+      stream,
+    );
+  };
+  type Pino = Awaited<ReturnType<typeof load>>;
+  const close = () => {
+    if (ownFd) closeSync(fd);
+    ownFd = false;
+  };
+  if (opts.debug) {
+    const logger = await load();
+    return {
+      debug: (o, m) => logger.debug(o, m),
+      info: (o, m) => logger.info(o, m),
+      warn: (o, m) => logger.warn(o, m),
+      error: (o, m) => logger.error(o, m),
+      flush: async () => close(),
+    };
+  }
+  let logger: Promise<Pino> | undefined;
+  let written: Promise<void> = Promise.resolve();
+  const later = (level: "warn" | "error") => (o: object, m: string) => {
+    logger ??= load();
+    const loaded = logger;
+    written = written.then(async () => (await loaded)[level](o, m)).catch(() => {});
+  };
   return {
-    debug: (o, m) => logger.debug(o, m),
-    info: (o, m) => logger.info(o, m),
-    warn: (o, m) => logger.warn(o, m),
-    error: (o, m) => logger.error(o, m),
-    flush: () => {
-      if (ownFd) closeSync(fd);
-      ownFd = false;
+    debug: noop,
+    info: noop,
+    warn: later("warn"),
+    error: later("error"),
+    flush: async () => {
+      await written;
+      close();
     },
   };
 }

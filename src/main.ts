@@ -28,8 +28,11 @@ async function main(argv: string[]): Promise<number> {
       ({ program, ctx, complete } = await buildProgram());
       await program.parseAsync(argv);
     }
+    await ctx.currentLogger().flush();
     return ctx.exitCode;
   } catch (e) {
+    // the command's own log lines go before the error line below (containerd reads the last one)
+    await ctx.currentLogger().flush().catch(() => {});
     if (e instanceof VersionShown) return 0;
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return 0;
