@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { cell, med, nexcageCommand, ratio, table } from "./common.mjs";
+import { cell, childrenCpuMs, f1, mean, med, nexcageCommand, ratio, table } from "./common.mjs";
 
 const CRUN = "/usr/bin/crun";
 const RUNC = "/usr/sbin/runc";
@@ -176,17 +176,20 @@ function call(v, args, { wantStdout = false } = {}) {
   const errFd = openSync(errPath, "w");
   const outFd = outPath ? openSync(outPath, "w") : devnull;
   const argv = [...v.pre, ...args];
-  let r, ms;
+  let r, ms, cpu;
   try {
+    const c0 = childrenCpuMs(readFileSync);
     const t0 = performance.now();
     r = spawnSync(v.cmd, argv, { stdio: [devnull, outFd, errFd], env: v.env, timeout: 120_000 });
     ms = performance.now() - t0;
+    cpu = childrenCpuMs(readFileSync) - c0;
   } finally {
     closeSync(errFd);
     if (outPath) closeSync(outFd);
   }
   const res = {
     ms,
+    cpu,
     ok: r.status === 0 && !r.error,
     status: r.status,
     signal: r.signal,
@@ -228,20 +231,24 @@ async function lifecycle(v) {
   let r = call(v, ["create", "--bundle", bundle, id]);
   if (!r.ok) fail(v, "create", r);
   t.create = r.ms;
+  t.cpu = { create: r.cpu };
 
   r = call(v, ["start", id]);
   if (!r.ok) fail(v, "start", r);
   t.start = r.ms;
+  t.cpu.start = r.cpu;
 
   r = call(v, ["state", id], { wantStdout: true });
   if (!r.ok) fail(v, "state", r);
   t.state = r.ms;
+  t.cpu.state = r.cpu;
   const st = statusOf(r.stdout);
   if (st !== "running") process.stderr.write(`warning: [${v.name}] state after start says ${JSON.stringify(st)}, not "running"\n`);
 
   r = call(v, ["kill", id, "KILL"]);
   if (!r.ok) fail(v, "kill", r);
   t.kill = r.ms;
+  t.cpu.kill = r.cpu;
 
   // Not a step: poll `state` until stopped. Counted in the wall lifecycle, not in the steps.
   const w0 = performance.now();
@@ -263,6 +270,7 @@ async function lifecycle(v) {
   r = call(v, ["delete", id]);
   if (!r.ok) fail(v, "delete", r);
   t.delete = r.ms;
+  t.cpu.delete = r.cpu;
   live.delete(key);
 
   t.wall = performance.now() - t0;
@@ -333,12 +341,14 @@ async function main() {
     ...envModes.map((m) => ({ name: `node -e 0 ${m}`, cmd: process.execPath, pre: ["-e", "0"], env: envFor(m) })),
   ];
   const verRes = new Map(verVariants.map((v) => [v.name, []]));
+  const verCpu = new Map(verVariants.map((v) => [v.name, []]));
   for (let round = 0; round < total; round++) {
     for (let j = 0; j < verVariants.length; j++) {
       const v = verVariants[(round + j) % verVariants.length];
       const r = call(v, v.name.includes("--version") ? ["--version"] : []);
       if (!r.ok) fail(v, "--version", r);
       if (round >= opts.warmup) verRes.get(v.name).push(r.ms);
+      if (round >= opts.warmup) verCpu.get(v.name).push(r.cpu);
     }
     await checkpoint();
   }
@@ -388,6 +398,12 @@ async function main() {
     rows.push(["max state polls", String(polls[0]), ...polls.slice(1).flatMap((p) => [String(p), ""])]);
     out();
     out(table(header, rows).trimEnd());
+    // CPU: user+system of the runtime process (and what it waited for), mean per call
+    const cpuRows = [...STEPS, "sum of steps"].map((row) => {
+      const c = (ts) => mean(ts.map((t) => (row === "sum of steps" ? STEPS.reduce((s, k) => s + t.cpu[k], 0) : t.cpu[row])));
+      return [`${row} CPU`, f1(c(direct)), ...nx.flatMap(({ ts }) => [f1(c(ts)), ratio(c(ts), c(direct))])];
+    });
+    out(table(["CPU ms, mean", rt, ...nx.flatMap(({ m }) => [`nexcage->${rt} ${m}`, "x"])], cpuRows).trimEnd());
     if (rt === "crun") {
       const base = med(pick(direct, "lifecycle wall"));
       for (const { m, ts } of nx) {
@@ -398,9 +414,9 @@ async function main() {
   }
   out();
   out(`Startup, ms, median / p90 over ${opts.runs} runs`);
-  out(table(["command", "median / p90", "x crun"], verVariants.map((v) => {
+  out(table(["command", "median / p90", "x crun", "CPU ms, mean"], verVariants.map((v) => {
     const xs = verRes.get(v.name);
-    return [v.name, cell(xs), ratio(med(xs), med(verRes.get("crun --version")))];
+    return [v.name, cell(xs), ratio(med(xs), med(verRes.get("crun --version"))), f1(mean(verCpu.get(v.name)))];
   })).trimEnd());
   if (rss.length) {
     out();

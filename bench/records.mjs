@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { cell, med, nexcageCommand, ratio, table } from "./common.mjs";
+import { cell, childrenCpuMs, f1, mean, med, nexcageCommand, ratio, table } from "./common.mjs";
 
 const CRUN = "/usr/bin/crun";
 const RUNC = "/usr/sbin/runc";
@@ -111,11 +111,13 @@ function call(r, args, env, wantStdout = false) {
   const errPath = join(W, "call.err");
   const outFd = wantStdout ? openSync(outPath, "w") : devnull;
   const errFd = openSync(errPath, "w");
-  let res, ms;
+  let res, ms, cpu;
   try {
+    const c0 = childrenCpuMs(readFileSync);
     const t0 = performance.now();
     res = spawnSync(r.cmd, [...r.pre, ...r.args, ...args], { stdio: [devnull, outFd, errFd], env, timeout: 120_000 });
     ms = performance.now() - t0;
+    cpu = childrenCpuMs(readFileSync) - c0;
   } finally {
     if (wantStdout) closeSync(outFd);
     closeSync(errFd);
@@ -123,7 +125,7 @@ function call(r, args, env, wantStdout = false) {
   if (res.status !== 0 || res.error) {
     throw new Failed(`${r.name} ${args.join(" ")} failed (${res.error?.message ?? `exit ${res.status}`}): ${readFileSync(errPath, "utf8")}`);
   }
-  return { ms, stdout: wantStdout ? readFileSync(outPath, "utf8") : "" };
+  return { ms, cpu, stdout: wantStdout ? readFileSync(outPath, "utf8") : "" };
 }
 
 const out = (s = "") => process.stdout.write(s + "\n");
@@ -170,11 +172,13 @@ async function main() {
     }
   }
   const times = new Map(cases.map((c) => [c, []]));
+  const cpus = new Map(cases.map((c) => [c, []]));
   for (let round = 0; round < opts.runs + 1; round++) {
     for (let j = 0; j < cases.length; j++) {
       const c = cases[(round + j) % cases.length];
-      const { ms } = call(c.r, c.args, c.env);
+      const { ms, cpu } = call(c.r, c.args, c.env);
       if (round > 0) times.get(c).push(ms); // round 0 warms the page cache
+      if (round > 0) cpus.get(c).push(cpu);
     }
     await new Promise((res) => setImmediate(res));
     if (interrupted) throw new Failed(`interrupted (${interrupted})`);
@@ -198,9 +202,9 @@ async function main() {
     const base = (name) => med(times.get(rows.find((c) => c.r.name === name)));
     out();
     out(`${op === "state" ? "state ID" : "list --format json"} with ${opts.records} containers in the root, ms, median / p90 over ${opts.runs} runs`);
-    out(table(["runtime", "median / p90", "x crun", "x runc", "peak RSS MB"], rows.map((c) => {
+    out(table(["runtime", "median / p90", "x crun", "x runc", "CPU ms, mean", "peak RSS MB"], rows.map((c) => {
       const m = med(times.get(c));
-      return [c.label, cell(times.get(c)), ratio(m, base("crun")), ratio(m, base("runc")), rssOf(c)];
+      return [c.label, cell(times.get(c)), ratio(m, base("crun")), ratio(m, base("runc")), f1(mean(cpus.get(c))), rssOf(c)];
     })).trimEnd());
   }
   out();

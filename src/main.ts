@@ -19,7 +19,8 @@ function logError(file: string | undefined, format: string, msg: string): void {
 async function main(argv: string[]): Promise<number> {
   // Only the command named in argv is loaded; when commander finds no such command (the scan and
   // commander disagree), the whole program is built and parses the same argv again.
-  let { program, ctx, complete } = await buildProgram(scanArgv(argv.slice(2)).command);
+  const scan = scanArgv(argv.slice(2));
+  let { program, ctx, complete } = await buildProgram(scan.version ? "none" : scan.command);
   try {
     try {
       await program.parseAsync(argv);

@@ -33,10 +33,11 @@ export class VersionShown extends Error {}
 
 /**
  * The commander program: global flags first (as containerd passes them), one file per command.
- * With `only`, just that command is registered (main falls back to the whole program when commander
- * finds another command word); without it, every command and `help`.
+ * With a command name, just that command is registered, with "none" no command (for --version);
+ * main falls back to the whole program when commander finds another command word. Without
+ * `only`, every command and `help`.
  */
-export async function buildProgram(only?: string): Promise<{ program: Command; ctx: CliContext; complete: boolean }> {
+export async function buildProgram(only?: string | "none"): Promise<{ program: Command; ctx: CliContext; complete: boolean }> {
   const program = new Command("nexcage");
   const ctx = new CliContext(program);
   program
@@ -59,13 +60,15 @@ export async function buildProgram(only?: string): Promise<{ program: Command; c
       throw new VersionShown();
     });
   const one = only === undefined ? undefined : COMMANDS.find((c) => c.names.includes(only));
-  const modules = await Promise.all((one ? [one] : COMMANDS).map((c) => c.load()));
+  const chosen = only === "none" ? [] : one ? [one] : COMMANDS;
+  const modules = await Promise.all(chosen.map((c) => c.load()));
   for (const m of modules) m.register(program, ctx);
-  if (!one) addHelpCommand(program);
+  const complete = chosen === COMMANDS;
+  if (complete) addHelpCommand(program);
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} }).showSuggestionAfterError(false);
   }
-  return { program, ctx, complete: !one };
+  return { program, ctx, complete };
 }
 
 /** `help [command]`: an unknown topic is an error (one line), not a usage dump with exit 1. */
