@@ -1,5 +1,31 @@
-// Shared by the bench scripts: statistics, the text table, and how a nexcage path is run.
-// Plain Node ESM, stdlib only.
+// Shared by the bench scripts: their flags, statistics, the text table, how a nexcage path is
+// run, children's CPU time. Plain Node ESM, stdlib only.
+import { resolve } from "node:path";
+
+/**
+ * Parses the bench flags into `opts`: `counts` maps a flag to its minimum (non-negative integers),
+ * plus `--env as-is|clean|both`, `--nexcage PATH`, the given `switches` (set to true) and -h.
+ * `--flag=value` works too. Bad input calls `usage(message)`, which exits.
+ */
+export function parseBenchArgs(args, { counts, switches = [] }, opts, usage) {
+  for (let i = 0; i < args.length; i++) {
+    const [k, v] = args[i].includes("=") ? args[i].split(/=(.*)/s, 2) : [args[i], undefined];
+    const val = () => (v !== undefined ? v : i + 1 < args.length ? args[++i] : usage(`${k} needs a value`));
+    if (k in counts) {
+      const n = val();
+      if (!/^[0-9]+$/.test(n) || Number(n) < counts[k]) usage(`bad ${k} ${n}`);
+      opts[k.slice(2)] = Number(n);
+    } else if (k === "--env") {
+      const e = val();
+      if (!["as-is", "clean", "both"].includes(e)) usage(`bad --env ${e}`);
+      opts.env = e;
+    } else if (k === "--nexcage") opts.nexcage = resolve(val());
+    else if (switches.includes(k)) opts[k.slice(2)] = true;
+    else if (k === "-h" || k === "--help") usage();
+    else usage(`unknown argument ${args[i]}`);
+  }
+  return opts;
+}
 
 /** Linear-interpolation quantile; NaN for no data. */
 export function quantile(xs, q) {

@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { cell, childrenCpuMs, f1, mean, med, nexcageCommand, ratio, table } from "./common.mjs";
+import { cell, childrenCpuMs, f1, mean, med, nexcageCommand, parseBenchArgs, ratio, table } from "./common.mjs";
 
 const CRUN = "/usr/bin/crun";
 const RUNC = "/usr/sbin/runc";
@@ -41,25 +41,7 @@ const opts = {
   nexcage: resolve(dirname(fileURLToPath(import.meta.url)), "../dist/nexcage.mjs"),
   log: false,
 };
-{
-  const a = process.argv.slice(2);
-  for (let i = 0; i < a.length; i++) {
-    let [k, v] = a[i].includes("=") ? a[i].split(/=(.*)/s, 2) : [a[i], undefined];
-    const val = () => (v !== undefined ? v : i + 1 < a.length ? a[++i] : usage(`${k} needs a value`));
-    if (k === "--runs" || k === "--warmup") {
-      const n = val();
-      if (!/^[0-9]+$/.test(n) || (k === "--runs" && Number(n) < 1)) usage(`bad ${k} ${n}`);
-      opts[k.slice(2)] = Number(n);
-    } else if (k === "--env") {
-      const e = val();
-      if (!["as-is", "clean", "both"].includes(e)) usage(`bad --env ${e}`);
-      opts.env = e;
-    } else if (k === "--nexcage") opts.nexcage = resolve(val());
-    else if (k === "--log") opts.log = true;
-    else if (k === "-h" || k === "--help") usage();
-    else usage(`unknown argument ${a[i]}`);
-  }
-}
+parseBenchArgs(process.argv.slice(2), { counts: { "--runs": 1, "--warmup": 0 }, switches: ["--log"] }, opts, usage);
 
 for (const [p, what] of [[CRUN, "crun"], [RUNC, "runc"], [BUSYBOX, "busybox-static"], [opts.nexcage, "nexcage build (npm run build)"]]) {
   if (!existsSync(p)) usage(`${p} missing (${what})`);

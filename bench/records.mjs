@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { cell, childrenCpuMs, f1, mean, med, nexcageCommand, ratio, table } from "./common.mjs";
+import { cell, childrenCpuMs, f1, mean, med, nexcageCommand, parseBenchArgs, ratio, table } from "./common.mjs";
 
 const CRUN = "/usr/bin/crun";
 const RUNC = "/usr/sbin/runc";
@@ -32,24 +32,7 @@ function usage(msg) {
 }
 
 const opts = { records: 1000, runs: 15, env: "both", nexcage: resolve(dirname(fileURLToPath(import.meta.url)), "../dist/nexcage.mjs") };
-{
-  const a = process.argv.slice(2);
-  for (let i = 0; i < a.length; i++) {
-    const [k, v] = a[i].includes("=") ? a[i].split(/=(.*)/s, 2) : [a[i], undefined];
-    const val = () => (v !== undefined ? v : i + 1 < a.length ? a[++i] : usage(`${k} needs a value`));
-    if (k === "--records" || k === "--runs") {
-      const n = val();
-      if (!/^[0-9]+$/.test(n) || Number(n) < 1) usage(`bad ${k} ${n}`);
-      opts[k.slice(2)] = Number(n);
-    } else if (k === "--env") {
-      const e = val();
-      if (!["as-is", "clean", "both"].includes(e)) usage(`bad --env ${e}`);
-      opts.env = e;
-    } else if (k === "--nexcage") opts.nexcage = resolve(val());
-    else if (k === "-h" || k === "--help") usage();
-    else usage(`unknown argument ${a[i]}`);
-  }
-}
+parseBenchArgs(process.argv.slice(2), { counts: { "--records": 1, "--runs": 1 } }, opts, usage);
 for (const [p, what] of [[CRUN, "crun"], [RUNC, "runc"], [BUSYBOX, "busybox-static"], [opts.nexcage, "nexcage build (npm run build)"]]) {
   if (!existsSync(p)) usage(`${p} missing (${what})`);
 }
