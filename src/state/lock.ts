@@ -1,8 +1,9 @@
 import type { Server } from "node:net";
 import { LockTimeoutError } from "../errors.js";
+import { nameDigest } from "./name-digest.js";
 
-// node:crypto and node:net are imported when a lock is taken, not when this module loads: commands
-// that take no lock (state, list, version) do not pay for loading them (docs/performance.md).
+// node:net is imported when a lock is taken, not when this module loads: commands that take no
+// lock (state, list, version) do not pay for loading it (docs/performance.md).
 
 /**
  * One lock per (root, container id), held as a bound abstract unix socket. The kernel releases it
@@ -11,10 +12,8 @@ import { LockTimeoutError } from "../errors.js";
  * touch each other. Abstract sockets are per network namespace: every nexcage call that shares a
  * root must run in the same one (the host's, where containerd and operators run it).
  */
-export async function lockName(root: string, id: string): Promise<string> {
-  const { createHash } = await import("node:crypto");
-  const digest = createHash("sha256").update(root).update("\0").update(id).digest("hex").slice(0, 48);
-  return `\0nexcage-lock/${digest}`;
+export function lockName(root: string, id: string): string {
+  return `\0nexcage-lock/${nameDigest(`${root}\0${id}`)}`;
 }
 
 export interface Lock {
@@ -39,7 +38,7 @@ async function tryBind(name: string): Promise<Server | undefined> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function acquireLock(root: string, id: string, timeoutMs: number): Promise<Lock> {
-  const name = await lockName(root, id);
+  const name = lockName(root, id);
   const deadline = Date.now() + timeoutMs;
   let wait = 2;
   for (;;) {
@@ -69,7 +68,7 @@ export async function withLock<T>(root: string, id: string, timeoutMs: number, f
 
 /** True when some process holds the id's lock right now (used to tell `creating` from a crashed create). */
 export async function isLocked(root: string, id: string): Promise<boolean> {
-  const server = await tryBind(await lockName(root, id));
+  const server = await tryBind(lockName(root, id));
   if (!server) return true;
   await new Promise<void>((r) => server.close(() => r()));
   return false;
