@@ -7,7 +7,8 @@ import type { ContainerRecord } from "../../state/record.js";
 import type { Backend, BackendContext, Created, CreateRequest, HealthReport, Probe } from "../backend.js";
 import { appendRawLines } from "./conf-file.js";
 import { PctError } from "./pct-errors.js";
-import { parseNextId, parseStatus, runPve, type PveTools } from "./pct.js";
+import { withFreeVmid } from "../proxmox/vmid.js";
+import { parseStatus, runPve, type PveTools } from "./pct.js";
 import { configIsFor, planContainer } from "./plan.js";
 import { packRootfs, templateFileName } from "./rootfs.js";
 import type { ProxmoxLxcSettings } from "./settings.js";
@@ -53,19 +54,6 @@ export class ProxmoxLxcBackend implements Backend {
     }
   }
 
-  private async *vmidCandidates(): AsyncGenerator<number> {
-    if (this.s.vmidRange) {
-      for (let v = this.s.vmidRange.min; v <= this.s.vmidRange.max; v++) yield v;
-      throw new BackendError(`create failed: no free VMID in ${this.s.vmidRange.min}-${this.s.vmidRange.max}`);
-    }
-    for (;;) {
-      const text = await runPve(this.tools, "pvesh", ["get", "/cluster/nextid"], "create failed");
-      const id = parseNextId(text);
-      if (id === undefined) throw new BackendError(`create failed: pvesh printed no VMID (${JSON.stringify(text.trim())})`);
-      yield id;
-    }
-  }
-
   async create(req: CreateRequest): Promise<Created> {
     const plan = planContainer({
       id: req.id,
@@ -87,20 +75,19 @@ export class ProxmoxLxcBackend implements Backend {
     this.writeIntent(req.dir, intent);
     await packRootfs(req.bundle.rootfs, this.s.templateDir, fileName, this.tools.timeoutMs);
     const template = `${this.s.templateStorage}:vztmpl/${fileName}`;
-    let vmid: number | undefined;
-    let tries = 0;
-    for await (const candidate of this.vmidCandidates()) {
-      this.writeIntent(req.dir, { ...intent, vmid: candidate });
-      try {
+    const vmid = await withFreeVmid(
+      { range: this.s.vmidRange, nextId: () => runPve(this.tools, "pvesh", ["get", "/cluster/nextid"], "create failed") },
+      async (candidate) => {
+        this.writeIntent(req.dir, { ...intent, vmid: candidate });
         await this.pct(["create", String(candidate), template, ...plan.createOptions], "create failed", candidate);
-        vmid = candidate;
-        break;
-      } catch (e) {
-        if (!(e instanceof PctError) || e.kind !== "vmid-taken" || ++tries >= MAX_VMID_TRIES) throw e;
-        this.ctx.log.debug({ vmid: candidate }, "proxmox-lxc: VMID taken, trying another");
-      }
-    }
-    if (vmid === undefined) throw new BackendError("create failed: no VMID");
+      },
+      (e) => {
+        const taken = e instanceof PctError && e.kind === "vmid-taken";
+        if (taken) this.ctx.log.debug({ id: req.id }, "proxmox-lxc: VMID taken, trying another");
+        return taken;
+      },
+      MAX_VMID_TRIES,
+    );
     await appendRawLines(join(this.s.confDir, `${vmid}.conf`), join(this.s.lockDir, `pve-config-${vmid}.lock`), plan.lxcLines, this.tools.timeoutMs);
     return { ref: { vmid, template, archive: intent.archive }, pid: 0 };
   }

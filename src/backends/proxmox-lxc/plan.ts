@@ -1,6 +1,9 @@
 import { array, boolean, looseObject, number, record, string, union, type output } from "zod";
 import { InvalidArgumentError, UnsupportedError } from "../../errors.js";
+import { descriptionLine, hostnameFromId, isDnsName } from "../proxmox/guest-names.js";
 import type { ProxmoxLxcSettings } from "./settings.js";
+
+export { configIsFor, descriptionLine, hostnameFromId, isDnsName } from "../proxmox/guest-names.js";
 
 /** The parts of config.json the Proxmox LXC mapping reads (everything else is checked below). */
 const mountSchema = looseObject({ destination: string(), type: string().optional(), source: string().optional(), options: array(string()).optional() });
@@ -57,34 +60,9 @@ const STANDARD_MOUNTS = new Set(["/proc", "/sys", "/sys/fs/cgroup", "/dev", "/de
 const PSEUDO_TYPES = new Set(["proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2"]);
 /** lxc.sysctl keys Proxmox accepts (IPC namespace). */
 const SYSCTL_ALLOWED = /^(kernel\.(msgmax|msgmnb|msgmni|sem|shmall|shmmax|shmmni|shm_rmid_forced)|fs\.mqueue\.[a-z_]+)$/;
-const DNS_LABEL = /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
 
 function refuse(what: string): never {
   throw new UnsupportedError(`proxmox-lxc cannot honour ${what}`);
-}
-
-/** The first description line of the CT made for an OCI id: how nexcage recognises its own CTs. */
-export function descriptionLine(id: string): string {
-  return `nexcage OCI container ${id}`;
-}
-
-/**
- * Whether a CT config (/etc/pve/lxc/<vmid>.conf) is the one made for `id`: its description (the
- * leading `#` lines) holds exactly that line, so `web` never claims the CT of `web-1`.
- */
-export function configIsFor(conf: string, id: string): boolean {
-  return conf.split("\n").includes(`#${descriptionLine(id)}`);
-}
-
-/** Proxmox's dns-name rule for --hostname. */
-export function isDnsName(name: string): boolean {
-  return name.length > 0 && name.length <= 255 && name.split(".").every((l) => l.length <= 63 && DNS_LABEL.test(l));
-}
-
-/** A DNS-safe hostname from a container id: lower case, other characters to '-', at most 63. */
-export function hostnameFromId(id: string): string {
-  const h = id.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63).replace(/-+$/, "");
-  return h === "" ? "ct" : h;
 }
 
 /**
