@@ -1,4 +1,5 @@
 import { proxmoxLxcSettingsSchema } from "../backends/proxmox-lxc/settings.js";
+import { proxmoxVmSettingsSchema } from "../backends/proxmox-vm/settings.js";
 import { array, enum as zEnum, number, record, strictObject, string, type output, type input } from "zod";
 
 export const BACKEND_NAMES = ["crun", "runc", "proxmox-lxc", "proxmox-vm"] as const;
@@ -60,6 +61,9 @@ export const configSchema = strictObject({
       crun: crunBackendSchema.prefault({}),
       runc: runcBackendSchema.prefault({}),
       "proxmox-lxc": proxmoxLxcSettingsSchema.prefault({}),
+      "proxmox-vm": proxmoxVmSettingsSchema.refine((s) => s.template === undefined || s.image === undefined, {
+        message: "give either template (a VMID to clone) or image (a disk to import), not both",
+      }).prefault({}),
     })
     .prefault({}),
   /** Seconds an operation waits for another one on the same container before giving up. */

@@ -41,6 +41,7 @@ const DEBRIS_MARKERS: ReadonlyArray<[BackendName, string]> = [
   ["crun", "crun"],
   ["runc", "runc"],
   ["proxmox-lxc", "proxmox-lxc.json"],
+  ["proxmox-vm", "proxmox-vm.json"],
 ];
 
 const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];

@@ -1,14 +1,5 @@
 import { array, boolean, number, strictObject, string, type output } from "zod";
-
-const absolutePath = string().min(1).refine((p) => p.startsWith("/") && !p.includes("\0"), { message: "must be an absolute path" });
-/** Proxmox storage ids: `[a-z][a-z0-9\-_.]*[a-z0-9]` (case-insensitive). */
-export const STORAGE_ID = /^[a-z][a-z0-9\-_.]*[a-z0-9]$/i;
-const storageId = string().regex(STORAGE_ID, "not a valid Proxmox storage id");
-/** Linux bridge / interface names: at most 15 characters, no '/', ',', '=' or white space. */
-const bridgeName = string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, "not a valid bridge name");
-const vmid = number().int().min(100).max(999_999_999);
-/** Proxmox tags: `[a-z0-9_][a-z0-9_\-+.]*`. */
-const tag = string().regex(/^[a-z0-9_][a-z0-9_\-+.]*$/, "not a valid Proxmox tag");
+import { absolutePath, bridgeName, ipv4, ipv4Config, storageId, tag, vmidRange } from "../proxmox/pve-schema.js";
 
 /** backends."proxmox-lxc" in the config file. */
 export const proxmoxLxcSettingsSchema = strictObject({
@@ -23,11 +14,9 @@ export const proxmoxLxcSettingsSchema = strictObject({
   templateDir: absolutePath.default("/var/lib/vz/template/cache"),
   bridge: bridgeName.default("vmbr0"),
   /** net0 ip: `dhcp`, `manual` or an address in CIDR form. */
-  ip: string().regex(/^(dhcp|manual|[0-9]{1,3}(\.[0-9]{1,3}){3}\/[0-9]{1,2})$/, "dhcp, manual or IPv4/CIDR").default("dhcp"),
-  gateway: string().regex(/^[0-9]{1,3}(\.[0-9]{1,3}){3}$/, "an IPv4 address").optional(),
-  vmidRange: strictObject({ min: vmid, max: vmid })
-    .refine((r) => r.min <= r.max, { message: "min must not exceed max" })
-    .optional(),
+  ip: ipv4Config.default("dhcp"),
+  gateway: ipv4.optional(),
+  vmidRange: vmidRange.optional(),
   unprivileged: boolean().default(true),
   ostype: string().regex(/^(alpine|archlinux|centos|debian|devuan|fedora|gentoo|nixos|opensuse|ubuntu|unmanaged)$/, "a Proxmox ostype").default("unmanaged"),
   /** pct --features, e.g. "nesting=1,keyctl=1". */
