@@ -129,6 +129,8 @@ export class ProxmoxVmBackend implements Backend {
    */
   async kill(rec: ContainerRecord, signal: Signal, _all: boolean): Promise<void> {
     const vmid = this.vmidOf(rec);
+    // a created container is a stopped VM: nothing runs that a signal could reach
+    if (rec.pid <= 0) throw new BackendError("container not running");
     if (signal.name === "SIGKILL") {
       await this.qm(["stop", String(vmid)], "kill failed", vmid);
       return;
