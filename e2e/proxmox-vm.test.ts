@@ -61,14 +61,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await cleanup.run();
-  // whatever a failed test left: every VM of this run's block, by VMID
+  // first every VM of this run's block, by VMID, whatever a failed test left (its QEMU stand-in is
+  // a real process); then the records and directories
   for (let v = base; v <= base + 99; v++) {
     if (!existsSync(join(confDir, `${v}.conf`))) continue;
     await qm(["unlock", String(v)]);
     await qm(["stop", String(v)]);
     await qm(["destroy", String(v), "--purge"]);
   }
+  await cleanup.run();
 }, 300_000);
 
 function appBundle(edit?: (s: Record<string, any>) => void): string {

@@ -7,7 +7,13 @@
 //            unless the VM has `acpi: 0` (then, as a guest without ACPI, it ignores the request);
 //   SIGTERM  QMP `quit` / SIGTERM: QEMU exits at once;
 //   SIGSTOP / SIGCONT  vCPUs paused / resumed (`qm suspend` / `qm resume`).
+// Unlike QEMU it also exits when the directory of its pid file disappears (a test's simulated host
+// was removed), so no stand-in outlives the run that made it.
+import { existsSync } from "node:fs";
+import { dirname } from "node:path";
+
 const args = process.argv.slice(2);
+const pidfile = args[args.indexOf("-pidfile") + 1] ?? "";
 const acpi = args[args.indexOf("-acpi") + 1] !== "off";
 process.on("SIGTERM", () => process.exit(0));
 process.on("SIGINT", () => process.exit(0));
@@ -15,4 +21,7 @@ process.on("SIGHUP", () => {});
 process.on("SIGUSR1", () => {
   if (acpi) setTimeout(() => process.exit(0), 200);
 });
-setInterval(() => {}, 1 << 30);
+// not QEMU's: when the simulated host's run directory is removed (a test run's root deleted), go too
+setInterval(() => {
+  if (!existsSync(dirname(pidfile))) process.exit(0);
+}, 2000);
