@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { BackendError } from "../../errors.js";
 import type { Signal } from "../../oci/signals.js";
@@ -7,20 +7,17 @@ import type { ContainerRecord } from "../../state/record.js";
 import type { Backend, BackendContext, Created, CreateRequest, HealthReport, Probe } from "../backend.js";
 import { appendRawLines } from "./conf-file.js";
 import { PctError } from "./pct-errors.js";
+import { guestProbe } from "../proxmox/guest-probe.js";
+import { purgeIntent, readIntent, writeIntent } from "../proxmox/intent.js";
 import { withFreeVmid } from "../proxmox/vmid.js";
 import { parseStatus, runPve, type PveTools } from "./pct.js";
-import { configIsFor, planContainer } from "./plan.js";
+import { planContainer } from "./plan.js";
 import { packRootfs, templateFileName } from "./rootfs.js";
 import type { ProxmoxLxcSettings } from "./settings.js";
 
 /** Written before `pct create`, so a crash can always be cleaned up from the id alone. */
 const INTENT = "proxmox-lxc.json";
 const MAX_VMID_TRIES = 20;
-
-interface Intent {
-  vmid?: number;
-  archive?: string;
-}
 
 /**
  * An OCI container as a Proxmox CT: the bundle's rootfs becomes a template archive, `pct create`
@@ -42,18 +39,6 @@ export class ProxmoxLxcBackend implements Backend {
     return runPve(this.tools, "pct", args, what, vmid);
   }
 
-  private writeIntent(dir: string, intent: Intent) {
-    writeFileSync(join(dir, INTENT), JSON.stringify(intent));
-  }
-
-  private readIntent(dir: string): Intent {
-    try {
-      return JSON.parse(readFileSync(join(dir, INTENT), "utf8")) as Intent;
-    } catch {
-      return {};
-    }
-  }
-
   async create(req: CreateRequest): Promise<Created> {
     const plan = planContainer({
       id: req.id,
@@ -71,14 +56,14 @@ export class ProxmoxLxcBackend implements Backend {
     });
     for (const note of plan.notes) this.ctx.log.warn({ id: req.id }, `proxmox-lxc: ${note}`);
     const fileName = templateFileName(req.id);
-    const intent: Intent = { archive: join(this.s.templateDir, fileName) };
-    this.writeIntent(req.dir, intent);
+    const archive = join(this.s.templateDir, fileName);
+    writeIntent(req.dir, INTENT, { files: [archive] });
     await packRootfs(req.bundle.rootfs, this.s.templateDir, fileName, this.tools.timeoutMs);
     const template = `${this.s.templateStorage}:vztmpl/${fileName}`;
     const vmid = await withFreeVmid(
       { range: this.s.vmidRange, nextId: () => runPve(this.tools, "pvesh", ["get", "/cluster/nextid"], "create failed") },
       async (candidate) => {
-        this.writeIntent(req.dir, { ...intent, vmid: candidate });
+        writeIntent(req.dir, INTENT, { files: [archive], vmid: candidate });
         await this.pct(["create", String(candidate), template, ...plan.createOptions], "create failed", candidate);
       },
       (e) => {
@@ -89,7 +74,7 @@ export class ProxmoxLxcBackend implements Backend {
       MAX_VMID_TRIES,
     );
     await appendRawLines(join(this.s.confDir, `${vmid}.conf`), join(this.s.lockDir, `pve-config-${vmid}.lock`), plan.lxcLines, this.tools.timeoutMs);
-    return { ref: { vmid, template, archive: intent.archive }, pid: 0 };
+    return { ref: { vmid, template, archive }, pid: 0 };
   }
 
   private vmidOf(rec: ContainerRecord): number {
@@ -139,19 +124,7 @@ export class ProxmoxLxcBackend implements Backend {
   }
 
   async purge(id: string, dir: string): Promise<void> {
-    const intent = this.readIntent(dir);
-    if (intent.vmid !== undefined) {
-      // only a CT that this create made: its description names the OCI id
-      try {
-        const conf = readFileSync(join(this.s.confDir, `${intent.vmid}.conf`), "utf8");
-        if (configIsFor(conf, id)) {
-          await this.destroy(intent.vmid, true);
-        }
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-      }
-    }
-    if (intent.archive !== undefined) rmSync(intent.archive, { force: true });
+    await purgeIntent(id, readIntent(dir, INTENT), this.s.confDir, (vmid) => this.destroy(vmid, true));
   }
 
   async probe(rec: ContainerRecord): Promise<Probe> {
@@ -163,14 +136,7 @@ export class ProxmoxLxcBackend implements Backend {
       if (e instanceof PctError && e.kind === "ct-missing") return { status: "stopped", pid: 0 };
       throw e;
     }
-    if (status["status"] === "running") {
-      const pid = Number(status["pid"]);
-      const start = rec.nexcage.pidStartTime;
-      if (rec.status === "created") return { status: "running", pid };
-      if (start !== undefined && isSameLiveProcess(pid, start)) return { status: rec.status === "paused" ? "paused" : "running", pid };
-      return { status: "stopped", pid: 0 };
-    }
-    return { status: rec.status === "created" || rec.status === "creating" ? "created" : "stopped", pid: 0 };
+    return guestProbe(rec, { running: status["status"] === "running", pid: Number(status["pid"]) });
   }
 
   async health(): Promise<HealthReport> {

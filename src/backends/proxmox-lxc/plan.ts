@@ -1,36 +1,10 @@
-import { array, boolean, looseObject, number, record, string, union, type output } from "zod";
 import { InvalidArgumentError, UnsupportedError } from "../../errors.js";
 import { descriptionLine, hostnameFromId, isDnsName } from "../proxmox/guest-names.js";
+import { countCpus, parsePlanSpec, type PlanSpec } from "../proxmox/plan-spec.js";
 import type { ProxmoxLxcSettings } from "./settings.js";
 
 export { configIsFor, descriptionLine, hostnameFromId, isDnsName } from "../proxmox/guest-names.js";
 
-/** The parts of config.json the Proxmox LXC mapping reads (everything else is checked below). */
-const mountSchema = looseObject({ destination: string(), type: string().optional(), source: string().optional(), options: array(string()).optional() });
-const planSpecSchema = looseObject({
-  process: looseObject({
-    terminal: boolean().optional(),
-    args: array(string()).min(1),
-    env: array(string()).optional(),
-    cwd: string(),
-    user: looseObject({ uid: number().int().nonnegative(), gid: number().int().nonnegative(), additionalGids: array(number().int().nonnegative()).optional(), username: string().optional() }).optional(),
-    rlimits: array(looseObject({ type: string(), soft: number(), hard: number() })).optional(),
-    capabilities: looseObject({ bounding: array(string()).optional() }).optional(),
-  }),
-  root: looseObject({ path: string(), readonly: boolean().optional() }),
-  hostname: string().optional(),
-  mounts: array(mountSchema).optional(),
-  hooks: record(string(), array(looseObject({}))).optional(),
-  linux: looseObject({
-    namespaces: array(looseObject({ type: string(), path: string().optional() })).optional(),
-    resources: looseObject({
-      memory: looseObject({ limit: number().optional(), swap: number().optional() }).optional(),
-      cpu: looseObject({ shares: number().optional(), quota: number().optional(), period: number().optional(), cpus: string().optional() }).optional(),
-    }).optional(),
-    sysctl: record(string(), union([string(), number()])).optional(),
-  }).optional(),
-});
-type PlanSpec = output<typeof planSpecSchema>;
 
 export interface PlanInput {
   readonly id: string;
@@ -77,18 +51,6 @@ export function quoteInitArg(arg: string): string {
   return refuse(`process.args element ${JSON.stringify(arg)} (LXC cannot quote both ' and " in one argument)`);
 }
 
-function countCpus(set: string): number {
-  let n = 0;
-  for (const part of set.split(",")) {
-    const m = /^([0-9]+)(?:-([0-9]+))?$/.exec(part.trim());
-    if (!m) throw new InvalidArgumentError(`linux.resources.cpu.cpus: invalid cpu set ${JSON.stringify(set)}`);
-    const a = Number(m[1]);
-    const b = m[2] === undefined ? a : Number(m[2]);
-    if (b < a) throw new InvalidArgumentError(`linux.resources.cpu.cpus: invalid cpu set ${JSON.stringify(set)}`);
-    n += b - a + 1;
-  }
-  return n;
-}
 
 function noNewline(what: string, value: string): string {
   if (/[\n\r\0]/.test(value)) refuse(`${what} containing a newline or NUL`);
@@ -115,12 +77,7 @@ function relativeTarget(dest: string): string {
  * is refused with a clear error; nothing is dropped silently.
  */
 export function planContainer(input: PlanInput): Plan {
-  const parsed = planSpecSchema.safeParse(input.spec);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new InvalidArgumentError(`config.json: ${issue?.path.map(String).join(".") || "(top)"}: ${issue?.message ?? "invalid"}`);
-  }
-  const spec: PlanSpec = parsed.data;
+  const spec: PlanSpec = parsePlanSpec(input.spec);
   const s = input.settings;
   const notes: string[] = [];
   const lxc: string[] = [];

@@ -1,11 +1,11 @@
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BackendError, UnsupportedError } from "../../errors.js";
 import type { Signal } from "../../oci/signals.js";
-import { isSameLiveProcess } from "../../proc/stat.js";
 import type { ContainerRecord } from "../../state/record.js";
 import type { Backend, BackendContext, Created, CreateRequest, HealthReport, Probe } from "../backend.js";
-import { configIsFor } from "../proxmox/guest-names.js";
+import { guestProbe } from "../proxmox/guest-probe.js";
+import { purgeIntent, readIntent, writeIntent } from "../proxmox/intent.js";
 import { parseStatus } from "../proxmox/pve-output.js";
 import { withFreeVmid } from "../proxmox/vmid.js";
 import { planVm, snippetFileName } from "./plan.js";
@@ -18,11 +18,6 @@ const INTENT = "proxmox-vm.json";
 const MAX_VMID_TRIES = 20;
 /** Signals that ask the guest to power off (ACPI / guest agent shutdown). */
 const SHUTDOWN_SIGNALS = new Set(["SIGTERM", "SIGINT", "SIGPWR"]);
-
-interface Intent {
-  vmid?: number;
-  snippet?: string;
-}
 
 /**
  * An OCI container as a Proxmox VM: cloned from a template VM or created from a disk image, sized
@@ -42,18 +37,6 @@ export class ProxmoxVmBackend implements Backend {
 
   private qm(args: readonly string[], what: string, vmid?: number, timeoutMs?: number) {
     return runQm(this.tools, "qm", args, what, { vmid, template: this.s.template }, timeoutMs);
-  }
-
-  private writeIntent(dir: string, intent: Intent) {
-    writeFileSync(join(dir, INTENT), JSON.stringify(intent));
-  }
-
-  private readIntent(dir: string): Intent {
-    try {
-      return JSON.parse(readFileSync(join(dir, INTENT), "utf8")) as Intent;
-    } catch {
-      return {};
-    }
   }
 
   /** The user-data snippet, written under a temporary name and renamed: Proxmox never reads half of it. */
@@ -81,13 +64,13 @@ export class ProxmoxVmBackend implements Backend {
     });
     for (const note of plan.notes) this.ctx.log.warn({ id: req.id }, `proxmox-vm: ${note}`);
     const snippetFile = plan.snippetVolume.slice(plan.snippetVolume.indexOf("/") + 1);
-    const intent: Intent = { snippet: join(this.s.snippetDir, snippetFile) };
-    this.writeIntent(req.dir, intent);
+    const snippet = join(this.s.snippetDir, snippetFile);
+    writeIntent(req.dir, INTENT, { files: [snippet] });
     this.writeSnippet(snippetFile, plan.userData);
     const vmid = await withFreeVmid(
       { range: this.s.vmidRange, nextId: () => runQm(this.tools, "pvesh", ["get", "/cluster/nextid"], "create failed") },
       async (candidate) => {
-        this.writeIntent(req.dir, { ...intent, vmid: candidate });
+        writeIntent(req.dir, INTENT, { files: [snippet], vmid: candidate });
         await this.qm(plan.commands(candidate)[0]!, "create failed", candidate);
       },
       (e) => {
@@ -98,7 +81,7 @@ export class ProxmoxVmBackend implements Backend {
       MAX_VMID_TRIES,
     );
     for (const argv of plan.commands(vmid).slice(1)) await this.qm(argv, "create failed", vmid);
-    return { ref: { vmid, snippet: intent.snippet }, pid: 0 };
+    return { ref: { vmid, snippet }, pid: 0 };
   }
 
   private vmidOf(rec: ContainerRecord): number {
@@ -166,17 +149,7 @@ export class ProxmoxVmBackend implements Backend {
   }
 
   async purge(id: string, dir: string): Promise<void> {
-    const intent = this.readIntent(dir);
-    if (intent.vmid !== undefined) {
-      // only a VM that this create made: its description names the OCI id
-      try {
-        const conf = readFileSync(join(this.s.confDir, `${intent.vmid}.conf`), "utf8");
-        if (configIsFor(conf, id)) await this.destroy(intent.vmid, true);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-      }
-    }
-    if (intent.snippet !== undefined) rmSync(intent.snippet, { force: true });
+    await purgeIntent(id, readIntent(dir, INTENT), this.s.confDir, (vmid) => this.destroy(vmid, true));
   }
 
   async probe(rec: ContainerRecord): Promise<Probe> {
@@ -188,15 +161,7 @@ export class ProxmoxVmBackend implements Backend {
       if (e instanceof QmError && e.kind === "vm-missing") return { status: "stopped", pid: 0 };
       throw e;
     }
-    if (status["status"] === "running") {
-      const pid = Number(status["pid"]);
-      const paused = status["qmpstatus"] === "paused";
-      if (rec.status === "created") return { status: "running", pid };
-      const start = rec.nexcage.pidStartTime;
-      if (start !== undefined && isSameLiveProcess(pid, start)) return { status: paused ? "paused" : "running", pid };
-      return { status: "stopped", pid: 0 };
-    }
-    return { status: rec.status === "created" || rec.status === "creating" ? "created" : "stopped", pid: 0 };
+    return guestProbe(rec, { running: status["status"] === "running", pid: Number(status["pid"]), paused: status["qmpstatus"] === "paused" });
   }
 
   async pause(rec: ContainerRecord): Promise<void> {

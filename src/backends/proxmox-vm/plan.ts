@@ -1,37 +1,10 @@
-import { array, boolean, looseObject, number, record, string, union, type output } from "zod";
 import { InvalidArgumentError, UnsupportedError } from "../../errors.js";
 import { descriptionLine, hostnameFromId, isDnsName } from "../proxmox/guest-names.js";
+import { countCpus, parsePlanSpec, type PlanSpec } from "../proxmox/plan-spec.js";
 import { renderUserData } from "./cloud-init.js";
 import type { ProxmoxVmSettings } from "./settings.js";
 import type { AppService } from "./unit.js";
 
-/** The parts of config.json the VM mapping reads (everything else is checked or noted below). */
-const mountSchema = looseObject({ destination: string(), type: string().optional(), source: string().optional(), options: array(string()).optional() });
-const planSpecSchema = looseObject({
-  process: looseObject({
-    terminal: boolean().optional(),
-    args: array(string()).min(1),
-    env: array(string()).optional(),
-    cwd: string(),
-    user: looseObject({ uid: number().int().nonnegative(), gid: number().int().nonnegative(), additionalGids: array(number().int().nonnegative()).optional(), username: string().optional() }).optional(),
-    rlimits: array(looseObject({ type: string(), soft: number(), hard: number() })).optional(),
-    capabilities: looseObject({ bounding: array(string()).optional() }).optional(),
-    noNewPrivileges: boolean().optional(),
-  }),
-  root: looseObject({ path: string(), readonly: boolean().optional() }),
-  hostname: string().optional(),
-  mounts: array(mountSchema).optional(),
-  hooks: record(string(), array(looseObject({}))).optional(),
-  linux: looseObject({
-    namespaces: array(looseObject({ type: string(), path: string().optional() })).optional(),
-    resources: looseObject({
-      memory: looseObject({ limit: number().optional(), swap: number().optional() }).optional(),
-      cpu: looseObject({ shares: number().optional(), quota: number().optional(), period: number().optional(), cpus: string().optional() }).optional(),
-    }).optional(),
-    sysctl: record(string(), union([string(), number()])).optional(),
-  }).optional(),
-});
-type PlanSpec = output<typeof planSpecSchema>;
 
 export interface PlanInput {
   readonly id: string;
@@ -75,26 +48,7 @@ export function snippetFileName(id: string, now = Date.now()): string {
   return `nexcage-${id.replace(/[^A-Za-z0-9_.-]/g, "_")}-${now.toString(36)}.yaml`;
 }
 
-function countCpus(set: string): number {
-  let n = 0;
-  for (const part of set.split(",")) {
-    const m = /^([0-9]+)(?:-([0-9]+))?$/.exec(part.trim());
-    const a = Number(m?.[1]);
-    const b = m?.[2] === undefined ? a : Number(m[2]);
-    if (!m || b < a) throw new InvalidArgumentError(`linux.resources.cpu.cpus: invalid cpu set ${JSON.stringify(set)}`);
-    n += b - a + 1;
-  }
-  return n;
-}
 
-function parseSpec(spec: unknown): PlanSpec {
-  const parsed = planSpecSchema.safeParse(spec);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new InvalidArgumentError(`config.json: ${issue?.path.map(String).join(".") || "(top)"}: ${issue?.message ?? "invalid"}`);
-  }
-  return parsed.data;
-}
 
 /** memory, cores, cpulimit, cpuunits from linux.resources (settings fill what the bundle leaves open). */
 function sizing(spec: PlanSpec, s: ProxmoxVmSettings, notes: string[]): string[] {
@@ -182,7 +136,7 @@ export function planVm(input: PlanInput): VmPlan {
   if (s.template === undefined && s.image === undefined) {
     throw new InvalidArgumentError("backends.proxmox-vm needs a template (VMID of a template VM to clone) or an image (disk image to import)");
   }
-  const spec = parseSpec(input.spec);
+  const spec = parsePlanSpec(input.spec);
   const notes: string[] = [];
   if (input.consoleSocket) refuse("--console-socket (a VM has its own serial console)");
   if (spec.process.terminal) refuse("process.terminal (a VM has its own serial console)");

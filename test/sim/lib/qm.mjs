@@ -66,6 +66,22 @@ function defaultBoot(conf) {
   return order.length ? `order=${order.join(";")}` : undefined;
 }
 
+/** a failed create or clone: its new volumes, then its config (best effort, as PVE) */
+function rollback(cfg, id, made) {
+  for (const v of made) {
+    try {
+      freeVolume(cfg, v);
+    } catch {
+      /* left for the admin, as PVE does */
+    }
+  }
+  try {
+    removeVmConfig(id);
+  } catch {
+    /* already gone */
+  }
+}
+
 /** POST /nodes/{node}/qemu (create_vm) */
 async function createVm(param) {
   const id = Number(param.vmid);
@@ -97,18 +113,7 @@ async function createVm(param) {
         writeVmConfigFile(id, conf);
       });
     } catch (e) {
-      for (const v of made) {
-        try {
-          freeVolume(cfg, v);
-        } catch {
-          /* best effort, as PVE */
-        }
-      }
-      try {
-        removeVmConfig(id);
-      } catch {
-        /* already gone */
-      }
+      rollback(cfg, id, made);
       throw die(`${emsg} ${/** @type {Error} */ (e).message.replace(/\n$/, "")}`);
     }
     if (start) {
@@ -191,18 +196,7 @@ async function cloneVm(param) {
       delete conf.lock;
       writeVmConfigFile(newid, conf);
     } catch (e) {
-      for (const v of made) {
-        try {
-          freeVolume(cfg, v);
-        } catch {
-          /* best effort */
-        }
-      }
-      try {
-        removeVmConfig(newid);
-      } catch {
-        /* gone */
-      }
+      rollback(cfg, newid, made);
       throw die(`clone failed: ${/** @type {Error} */ (e).message.replace(/\n$/, "")}`);
     }
   });
