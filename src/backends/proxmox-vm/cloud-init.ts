@@ -8,8 +8,15 @@ export interface GuestSetup {
   readonly sysctl: ReadonlyArray<readonly [string, string]>;
 }
 
-/** YAML double-quoted scalars accept JSON strings as they are. */
-const q = (v: string) => JSON.stringify(v);
+/**
+ * A YAML double-quoted scalar: a JSON string, with the characters YAML treats as line breaks
+ * (U+0085, U+2028, U+2029) or refuses in a stream (DEL, C1 controls, U+FEFF, U+FFFE, U+FFFF) written
+ * as `\uXXXX` escapes, which YAML and JSON read alike.
+ */
+export function yamlString(v: string): string {
+  return JSON.stringify(v).replace(/[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+const q = yamlString;
 const list = (words: readonly string[]) => `[${words.map(q).join(", ")}]`;
 
 /**

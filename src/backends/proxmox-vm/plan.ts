@@ -3,7 +3,7 @@ import { descriptionLine, hostnameFromId, isDnsName } from "../proxmox/guest-nam
 import { countCpus, parsePlanSpec, type PlanSpec } from "../proxmox/plan-spec.js";
 import { renderUserData } from "./cloud-init.js";
 import type { ProxmoxVmSettings } from "./settings.js";
-import type { AppService } from "./unit.js";
+import { noControl, type AppService } from "./unit.js";
 
 
 export interface PlanInput {
@@ -121,9 +121,7 @@ function serviceOf(id: string, spec: PlanSpec): AppService {
 function sysctlOf(spec: PlanSpec): Array<[string, string]> {
   return Object.entries(spec.linux?.sysctl ?? {}).map(([k, v]) => {
     if (!/^[a-z0-9_][a-z0-9_.\-/]*$/.test(k)) throw new InvalidArgumentError(`linux.sysctl key ${JSON.stringify(k)} is not a sysctl name`);
-    const value = String(v);
-    if (/[\0-\x1f\x7f]/.test(value)) refuse(`linux.sysctl ${k} with control characters`);
-    return [k, value];
+    return [k, noControl(`linux.sysctl ${k}`, String(v))];
   });
 }
 

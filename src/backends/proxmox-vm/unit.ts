@@ -23,9 +23,10 @@ function refuse(what: string): never {
   throw new UnsupportedError(`proxmox-vm cannot honour ${what}`);
 }
 
-/** Control characters cannot be written into a unit file line. */
-function noControl(what: string, value: string): string {
+/** Control characters cannot be written into a unit file line; half a UTF-16 pair is not text. */
+export function noControl(what: string, value: string): string {
   if (/[\0-\x1f\x7f]/.test(value)) refuse(`${what} with control characters (${JSON.stringify(value)})`);
+  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(value)) refuse(`${what} that is not well-formed Unicode`);
   return value;
 }
 

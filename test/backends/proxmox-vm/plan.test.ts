@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { planVm, snippetFileName, type PlanInput } from "../../../src/backends/proxmox-vm/plan.js";
 import { proxmoxVmSettingsSchema } from "../../../src/backends/proxmox-vm/settings.js";
+import { yamlString } from "../../../src/backends/proxmox-vm/cloud-init.js";
 import { environmentWord, execWord } from "../../../src/backends/proxmox-vm/unit.js";
 
 const settings = (over: Record<string, unknown> = {}) => proxmoxVmSettingsSchema.parse({ template: 9000, ...over });
@@ -164,6 +165,17 @@ describe("proxmox-vm plan: cloud-init user-data", () => {
     ["quote and backslash", 'a"b\\c', '"a\\"b\\\\c"'],
   ])("execWord %s", (_n, arg, word) => expect(execWord(arg)).toBe(word));
 
+  it.each([
+    ["U+2028 (a YAML line break)", "a\u2028b", '"a\\u2028b"'],
+    ["NEL", "\u0085", '"\\u0085"'],
+    ["DEL and a C1 control (not allowed raw in YAML)", "\u007f\u0090", '"\\u007f\\u0090"'],
+    ["a BOM", "\ufeff", '"\\ufeff"'],
+    ["astral and accented text stays as it is", "é😀", '"é😀"'],
+  ])("yamlString escapes %s", (_n, v, out) => {
+    expect(yamlString(v)).toBe(out);
+    expect(JSON.parse(yamlString(v))).toBe(v);
+  });
+
   it("environmentWord keeps $ (no expansion in Environment=) and escapes % and quotes", () => {
     expect(environmentWord('A=$B "x" 5%')).toBe('"A=$B \\"x\\" 5%%"');
   });
@@ -182,6 +194,7 @@ describe("proxmox-vm plan: what is refused", () => {
     ["a relative program path", input(withSpec((s) => (s.process.args = ["bin/app"]))), /a relative program path/],
     ["a control character in an argument", input(withSpec((s) => (s.process.args = ["/bin/echo", "a\nb"]))), /process\.args with control characters/],
     ["a bad hostname", input(withSpec((s) => (s.hostname = "no_underscores"))), /hostname "no_underscores" is not a valid DNS name/],
+    ["half a surrogate pair", input(withSpec((s) => (s.process.env = ["A=\ud800"]))), /process\.env that is not well-formed Unicode/],
     ["an env entry without =", input(withSpec((s) => (s.process.env = ["JUSTKEY"]))), /process\.env entry "JUSTKEY" is not KEY=VALUE/],
     ["an unknown rlimit", input(withSpec((s) => (s.process.rlimits = [{ type: "RLIMIT_FOO", soft: 1, hard: 1 }]))), /RLIMIT_FOO/],
     ["no args", input(withSpec((s) => (s.process.args = []))), /config\.json: process\.args/],
