@@ -274,6 +274,44 @@ describe("proxmox-vm through qm", () => {
     expect(disks(vmid)).toBe(false);
   });
 
+  it("VMIDs held by other guests are skipped; an exhausted range says so and makes nothing", async () => {
+    const other = base + 95;
+    expect((await qm(["create", String(other), "--name", "someone-else", "--memory", "64"])).exitCode).toBe(0);
+    const before = confOf(other);
+    const cfg = configFile(settings({ vmidRange: { min: other, max: other + 1 } }));
+    const id = cleanup.nexcage(root, "vm-skip");
+    expect((await n(["create", "-b", appBundle(), id], cfg)).code).toBe(0);
+    expect(vmidOf(id)).toBe(other + 1);
+    expect(confOf(other)).toBe(before);
+    const full = configFile(settings({ vmidRange: { min: other, max: other } }));
+    const r = await n(["create", "-b", appBundle(), cleanup.nexcage(root, "vm-nofree")], full);
+    expect(r.code).toBe(1);
+    expect(nexcageMessage(r.stderr)).toBe(`create failed: no free VMID in ${other}-${other}`);
+    expect(existsSync(join(root, "vm-nofree"))).toBe(false);
+    expect((await n(["delete", id], cfg)).code).toBe(0);
+    expect((await qm(["destroy", String(other), "--purge"])).exitCode).toBe(0);
+  });
+
+  it("stop = graceful shutdown then done; a VM turned into a template behind nexcage's back cannot start", async () => {
+    const id = cleanup.nexcage(root, "vm-stop");
+    expect((await n(["run", "-d", "-b", appBundle(), id])).code).toBe(0);
+    const pid = (await state(id)).pid as number;
+    expect((await n(["stop", id, "--timeout", "10"])).code).toBe(0);
+    expect(gone(pid)).toBe(true);
+    expect((await state(id)).status).toBe("stopped");
+    expect((await n(["delete", id])).code).toBe(0);
+
+    const t = cleanup.nexcage(root, "vm-templated");
+    expect((await n(["create", "-b", appBundle(), t])).code).toBe(0);
+    const vt = vmidOf(t);
+    expect((await qm(["template", String(vt)])).exitCode).toBe(0);
+    const r = await n(["start", t]);
+    expect(r.code).toBe(1);
+    expect(nexcageMessage(r.stderr)).toBe(`start failed: Proxmox VM ${vt} is a template and cannot be started`);
+    expect((await n(["delete", t])).code).toBe(0);
+    expect(existsSync(join(confDir, `${vt}.conf`))).toBe(false);
+  });
+
   it("three parallel creates get three different VMIDs", async () => {
     const bundle = appBundle();
     const ids = ["vm-par1", "vm-par2", "vm-par3"].map((i) => cleanup.nexcage(root, i));
