@@ -341,6 +341,19 @@ describe("proxmox-vm through qm", () => {
     for (const id of [byId, byAnnotation, plain]) expect((await n(["delete", "--force", id], cfg)).code).toBe(0);
   });
 
+  it("health: qm, pvesh, source and snippet storage; unusable without a template or image", async () => {
+    const h = await n(["health"]);
+    expect(h, h.stderr).toMatchObject({ code: 0 });
+    expect(h.stdout).toContain("proxmox-vm (default): ok\n");
+    expect(h.stdout).toContain(`  qm: ${join(SIM, "qm")}\n`);
+    expect(h.stdout).toContain(`  source: template VM ${TEMPLATE}; storage ctstore, bridge vmbr0\n`);
+    const bad = await n(["health"], configFile(settings({ template: undefined })));
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain("proxmox-vm (default): UNAVAILABLE\n  qm: ");
+    expect(bad.stdout).toContain("  source: no template or image configured;");
+    expect(nexcageMessage(bad.stderr)).toBe("default backend proxmox-vm is unusable");
+  });
+
   it("what a VM cannot honour is refused before anything is made", async () => {
     const before = snippets();
     const vmsBefore = vmConfs();
