@@ -148,8 +148,9 @@ describe("qm power: the state machine on a real process", () => {
     expect(argv[argv.indexOf("-id") + 1]).toBe(String(id));
     expect(readFileSync(join(root, "var/run/qemu-server", `${id}.pid`), "utf8").trim()).toBe(String(pid));
     const v = qm("status", String(id), "--verbose").stdout;
-    const keys = v.trim().split("\n").map((l) => l.split(":")[0]!);
+    const keys = v.split("\n").filter((l) => /^[a-z]/.test(l)).map((l) => l.split(":")[0]!);
     expect(keys).toEqual([...keys].sort());
+    expect(v).toContain(`\nnics:\n\ttap${id}i0:\n\t\tnetin: 0\n\t\tnetout: 0\n`); // nested hashes, TAB-indented
     expect(v).toMatch(/^status: running$/m);
     expect(v).toMatch(/^qmpstatus: running$/m);
     expect(v).toMatch(/^maxmem: 134217728$/m);

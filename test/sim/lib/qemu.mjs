@@ -311,7 +311,7 @@ export function vmstatus(cfg, vmid, conf) {
   const boot = /order=([a-z0-9]+)/.exec(String(conf.boot ?? ""))?.[1];
   const bootKey = boot && conf[boot] ? boot : Object.keys(conf).find((k) => isDriveKey(k) && !isCdrom(parseDrive(String(conf[k]))));
   if (bootKey && conf[bootKey]) maxdisk = parseSize(parseDrive(String(conf[bootKey])).size ?? "0") ?? 0;
-  /** @type {Record<string, string|number>} */
+  /** @type {Record<string, any>} */
   const d = {
     vmid: Number(vmid),
     name: conf.name ?? `VM ${vmid}`,
@@ -332,6 +332,14 @@ export function vmstatus(cfg, vmid, conf) {
     d.qmpstatus = isPaused(vmid) ? "paused" : "running";
     d["running-machine"] = "pc-i440fx-9.2+pve0";
     d["running-qemu"] = QEMU_VERSION;
+    d["proxmox-support"] = { "pbs-dirty-bitmap": 1, "pbs-dirty-bitmap-migration": 1, "pbs-masterkey": 1, "query-bitmap-info": 1 };
+    /** @type {Record<string, Record<string, number>>} */
+    const nics = {};
+    for (const k of Object.keys(conf)) {
+      const m = /^net(\d+)$/.exec(k);
+      if (m) nics[`tap${vmid}i${m[1]}`] = { netin: 0, netout: 0 };
+    }
+    d.nics = nics;
   }
   if (conf.lock) d.lock = conf.lock;
   if (conf.tags) d.tags = conf.tags;

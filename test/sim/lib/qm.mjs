@@ -318,6 +318,17 @@ async function destroyVm(param) {
   });
 }
 
+/** qm.pm print_recursive_hash: `key: value`, sorted; a nested hash as `key:` and its keys TAB-indented */
+function printRecursiveHash(h, indent = "") {
+  let s = "";
+  for (const k of Object.keys(h).sort()) {
+    const v = h[k];
+    if (v !== null && typeof v === "object") s += `${indent}${k}:\n${printRecursiveHash(v, `${indent}\t`)}`;
+    else s += `${indent}${k}: ${v}\n`;
+  }
+  return s;
+}
+
 /** @type {Record<string, import("./cli.mjs").CmdDef>} */
 const cmddef = {
   create: {
@@ -413,11 +424,7 @@ const cmddef = {
       const id = Number(param.vmid);
       const conf = loadVmConfig(id);
       const stat = vmstatus(readStorageCfg(), id, conf);
-      if (param.verbose) {
-        let s = "";
-        for (const k of Object.keys(stat).sort()) s += `${k}: ${stat[k]}\n`;
-        print(s);
-      } else print(`status: ${stat.qmpstatus ?? stat.status}\n`);
+      if (param.verbose) print(printRecursiveHash(stat)); else print(`status: ${stat.qmpstatus ?? stat.status}\n`);
       return null;
     },
   },
