@@ -303,7 +303,7 @@ function rssOf(pid) {
   }
 }
 
-/** vmstatus($vmid, full): the fields qm status --verbose prints (nested hashes left out) */
+/** vmstatus($vmid, full): the fields qm status --verbose prints (of the nested hashes: nics, proxmox-support) */
 export function vmstatus(cfg, vmid, conf) {
   const pid = runningPid(vmid);
   const memMiB = Number(/(\d+)$/.exec(String(conf.memory ?? "512"))?.[1] ?? 512);
