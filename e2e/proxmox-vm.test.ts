@@ -61,13 +61,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  // first every VM of this run's block, by VMID, whatever a failed test left (its QEMU stand-in is
-  // a real process); then the records and directories
-  for (let v = base; v <= base + 99; v++) {
-    if (!existsSync(join(confDir, `${v}.conf`))) continue;
-    await qm(["unlock", String(v)]);
-    await qm(["stop", String(v)]);
-    await qm(["destroy", String(v), "--purge"]);
+  // first every VM a test left (its QEMU stand-in is a real process), by VMID; then the records
+  // and directories
+  for (const f of existsSync(confDir) ? readdirSync(confDir) : []) {
+    const v = /^(\d+)\.conf$/.exec(f)?.[1];
+    if (v === undefined) continue;
+    await qm(["unlock", v]);
+    await qm(["stop", v]);
+    await qm(["destroy", v, "--purge"]);
   }
   await cleanup.run();
 }, 300_000);
@@ -310,6 +311,18 @@ describe("proxmox-vm through qm", () => {
     expect(nexcageMessage(r.stderr)).toBe(`start failed: Proxmox VM ${vt} is a template and cannot be started`);
     expect((await n(["delete", t])).code).toBe(0);
     expect(existsSync(join(confDir, `${vt}.conf`))).toBe(false);
+  });
+
+  it("without a range: VMIDs from pvesh nextid, and parallel creates that got the same one retry with the next", async () => {
+    const cfg = configFile(settings({ vmidRange: undefined }));
+    const bundle = appBundle();
+    const ids = ["vm-next1", "vm-next2", "vm-next3"].map((i) => cleanup.nexcage(root, i));
+    const rs = await Promise.all(ids.map((id) => n(["create", "-b", bundle, id], cfg)));
+    expect(rs.map((r) => r.code), rs.map((r) => r.stderr).join("\n")).toEqual([0, 0, 0]);
+    const vmids = ids.map(vmidOf);
+    expect(new Set(vmids).size).toBe(3);
+    for (const v of vmids) expect(v).toBeLessThan(base); // nextid starts at 100 on this simulated node
+    for (const id of ids) expect((await n(["delete", id], cfg)).code).toBe(0);
   });
 
   it("three parallel creates get three different VMIDs", async () => {
