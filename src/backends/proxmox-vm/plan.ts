@@ -173,7 +173,7 @@ export function planVm(input: PlanInput): VmPlan {
     "--net0", net0,
     "--ipconfig0", ipconfig0,
     "--cicustom", `user=${snippetVolume}`,
-    "--agent", s.agent ? "1" : "0",
+    ...(s.agent ? ["--agent", "1"] : []),
     "--tags", tags,
   ];
   const commands = (vmid: number): string[][] => {

@@ -35,7 +35,7 @@ export const proxmoxVmSettingsSchema = strictObject({
   memoryMiB: number().int().min(16).max(4_194_304).default(512),
   cores: number().int().min(1).max(8192).default(1),
   ostype: zEnum(["l26", "l24", "other", "solaris", "wxp", "w2k", "w2k3", "w2k8", "wvista", "win7", "win8", "win10", "win11"]).default("l26"),
-  /** `--agent 1`: lets Proxmox shut the guest down through the QEMU guest agent. */
+  /** `--agent 1`: lets Proxmox shut the guest down through the QEMU guest agent (false: a clone keeps the template's setting). */
   agent: boolean().default(false),
   tags: array(tag).default([]),
   /** SIGTERM/SIGINT/SIGPWR become `qm shutdown --timeout <this>`. */

@@ -49,7 +49,6 @@ describe("proxmox-vm plan: qm commands", () => {
       "--net0", "virtio,bridge=vmbr0",
       "--ipconfig0", "ip=dhcp",
       "--cicustom", "user=local:snippets/nexcage-web_01-x.yaml",
-      "--agent", "0",
       "--tags", "nexcage",
     ]);
     expect(p.name).toBe("web-01");
