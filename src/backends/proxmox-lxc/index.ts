@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readlinkSync, rmSync, statSync } from "node:fs";
+import { readdirSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { BackendError } from "../../errors.js";
 import type { Signal } from "../../oci/signals.js";
@@ -8,6 +8,7 @@ import type { Backend, BackendContext, Created, CreateRequest, HealthReport, Pro
 import { appendRawLines } from "./conf-file.js";
 import { PctError } from "./pct-errors.js";
 import { guestProbe } from "../proxmox/guest-probe.js";
+import { toolsPresent, vmidOf } from "../proxmox/guest-ref.js";
 import { purgeIntent, readIntent, writeIntent } from "../proxmox/intent.js";
 import { withFreeVmid } from "../proxmox/vmid.js";
 import { parseStatus, runPve, type PveTools } from "./pct.js";
@@ -77,14 +78,8 @@ export class ProxmoxLxcBackend implements Backend {
     return { ref: { vmid, template, archive }, pid: 0 };
   }
 
-  private vmidOf(rec: ContainerRecord): number {
-    const v = rec.nexcage.ref["vmid"];
-    if (typeof v !== "number") throw new BackendError(`state of container ${rec.id} has no VMID`);
-    return v;
-  }
-
   async start(rec: ContainerRecord): Promise<{ pid: number }> {
-    const vmid = this.vmidOf(rec);
+    const vmid = vmidOf(rec);
     await this.pct(["start", String(vmid)], "start failed", vmid);
     const status = parseStatus(await this.pct(["status", String(vmid), "--verbose"], "start failed", vmid));
     const pid = Number(status["pid"]);
@@ -108,7 +103,7 @@ export class ProxmoxLxcBackend implements Backend {
   }
 
   async delete(rec: ContainerRecord, force: boolean): Promise<void> {
-    const vmid = this.vmidOf(rec);
+    const vmid = vmidOf(rec);
     await this.destroy(vmid, force);
     const archive = rec.nexcage.ref["archive"];
     if (typeof archive === "string") rmSync(archive, { force: true });
@@ -128,7 +123,7 @@ export class ProxmoxLxcBackend implements Backend {
   }
 
   async probe(rec: ContainerRecord): Promise<Probe> {
-    const vmid = this.vmidOf(rec);
+    const vmid = vmidOf(rec);
     let status: Record<string, string>;
     try {
       status = parseStatus(await this.pct(["status", String(vmid), "--verbose"], "state failed", vmid));
@@ -140,13 +135,9 @@ export class ProxmoxLxcBackend implements Backend {
   }
 
   async health(): Promise<HealthReport> {
-    const details: string[] = [];
-    let ok = true;
-    for (const [name, path] of [["pct", this.s.pct], ["pvesh", this.s.pvesh]] as const) {
-      const present = existsSync(path);
-      ok &&= present;
-      details.push(`${name}: ${present ? path : `${path} not found`}`);
-    }
+    const tools = toolsPresent([["pct", this.s.pct], ["pvesh", this.s.pvesh]]);
+    const details = tools.details;
+    const ok = tools.ok;
     details.push(`storage ${this.s.storage}, templates ${this.s.templateStorage} (${this.s.templateDir}), bridge ${this.s.bridge}`);
     return { backend: this.name, ok, details };
   }

@@ -5,6 +5,7 @@ import type { Signal } from "../../oci/signals.js";
 import type { ContainerRecord } from "../../state/record.js";
 import type { Backend, BackendContext, Created, CreateRequest, HealthReport, Probe } from "../backend.js";
 import { guestProbe } from "../proxmox/guest-probe.js";
+import { toolsPresent, vmidOf } from "../proxmox/guest-ref.js";
 import { purgeIntent, readIntent, writeIntent } from "../proxmox/intent.js";
 import { parseStatus } from "../proxmox/pve-output.js";
 import { withFreeVmid } from "../proxmox/vmid.js";
@@ -84,18 +85,12 @@ export class ProxmoxVmBackend implements Backend {
     return { ref: { vmid, snippet }, pid: 0 };
   }
 
-  private vmidOf(rec: ContainerRecord): number {
-    const v = rec.nexcage.ref["vmid"];
-    if (typeof v !== "number") throw new BackendError(`state of container ${rec.id} has no VMID`);
-    return v;
-  }
-
   private async status(vmid: number, what: string): Promise<Record<string, string>> {
     return parseStatus(await this.qm(["status", String(vmid), "--verbose"], what, vmid));
   }
 
   async start(rec: ContainerRecord): Promise<{ pid: number }> {
-    const vmid = this.vmidOf(rec);
+    const vmid = vmidOf(rec);
     await this.qm(["start", String(vmid)], "start failed", vmid);
     const status = await this.status(vmid, "start failed");
     const pid = Number(status["pid"]);
@@ -111,7 +106,7 @@ export class ProxmoxVmBackend implements Backend {
    * signals to give its process, so they are refused. `--all` changes nothing: the VM is one unit.
    */
   async kill(rec: ContainerRecord, signal: Signal, _all: boolean): Promise<void> {
-    const vmid = this.vmidOf(rec);
+    const vmid = vmidOf(rec);
     // a created container is a stopped VM: nothing runs that a signal could reach
     if (rec.pid <= 0) throw new BackendError("container not running");
     if (signal.name === "SIGKILL") {
@@ -132,7 +127,7 @@ export class ProxmoxVmBackend implements Backend {
   }
 
   async delete(rec: ContainerRecord, force: boolean): Promise<void> {
-    await this.destroy(this.vmidOf(rec), force);
+    await this.destroy(vmidOf(rec), force);
     const snippet = rec.nexcage.ref["snippet"];
     if (typeof snippet === "string") rmSync(snippet, { force: true });
   }
@@ -153,7 +148,7 @@ export class ProxmoxVmBackend implements Backend {
   }
 
   async probe(rec: ContainerRecord): Promise<Probe> {
-    const vmid = this.vmidOf(rec);
+    const vmid = vmidOf(rec);
     let status: Record<string, string>;
     try {
       status = await this.status(vmid, "state failed");
@@ -165,23 +160,19 @@ export class ProxmoxVmBackend implements Backend {
   }
 
   async pause(rec: ContainerRecord): Promise<void> {
-    const vmid = this.vmidOf(rec);
+    const vmid = vmidOf(rec);
     await this.qm(["suspend", String(vmid)], "pause failed", vmid);
   }
 
   async resume(rec: ContainerRecord): Promise<void> {
-    const vmid = this.vmidOf(rec);
+    const vmid = vmidOf(rec);
     await this.qm(["resume", String(vmid)], "resume failed", vmid);
   }
 
   async health(): Promise<HealthReport> {
-    const details: string[] = [];
-    let ok = true;
-    for (const [name, path] of [["qm", this.s.qm], ["pvesh", this.s.pvesh]] as const) {
-      const present = existsSync(path);
-      ok &&= present;
-      details.push(`${name}: ${present ? path : `${path} not found`}`);
-    }
+    const tools = toolsPresent([["qm", this.s.qm], ["pvesh", this.s.pvesh]]);
+    const details = tools.details;
+    let ok = tools.ok;
     const source = this.s.template !== undefined ? `template VM ${this.s.template}` : this.s.image !== undefined ? `image ${this.s.image}` : "no template or image configured";
     if (this.s.template === undefined && this.s.image === undefined) ok = false;
     const snippets = existsSync(this.s.snippetDir);
