@@ -2,12 +2,15 @@
 // Builds the single self-contained linux-x64 executable: dist/nexcage (no Node.js needed on the
 // target) and, beside it, koffi's Node-API module dist/koffi.node (the DEB puts it in /usr/lib/nexcage).
 //
-//   node packaging/build-binary.mjs [--mode sea-cache|sea|bun] [--out dist/nexcage]
+//   node packaging/build-binary.mjs [--mode bun|bun-bytecode|sea-cache|sea] [--out dist/nexcage]
 //
 // Modes (measured in docs/single-binary.md; the default is the one chosen there):
-//   sea-cache  Node single executable application with V8's code cache (default)
-//   sea        Node single executable application without code cache
-//   bun        `bun build --compile` (needs the bun binary: $BUN or node_modules/@oven/bun-linux-x64)
+//   bun-bytecode  `bun build --compile --bytecode` of the CommonJS bundle: JavaScriptCore bytecode
+//                 precompiled into the executable (default; the bun binary comes from the devDependency
+//                 @oven/bun-linux-x64, or $BUN)
+//   bun           the same from the ESM bundle without bytecode
+//   sea-cache     Node single executable application with V8's code cache
+//   sea           Node single executable application without code cache
 // Also writes build/binary/meta.json (esbuild's metafile: which npm packages are in the bundle) and
 // build/binary/build-info.json (version, commit, mode, runtime) for the SBOM (packaging/sbom.mjs).
 import { execFileSync } from "node:child_process";
@@ -26,14 +29,15 @@ function fail(msg) {
   process.exit(1);
 }
 
-const opts = { mode: "sea-cache", out: join(REPO, "dist", "nexcage") };
+const opts = { mode: "bun-bytecode", out: join(REPO, "dist", "nexcage") };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   if (a === "--mode") opts.mode = process.argv[++i] ?? fail("--mode needs a value");
   else if (a === "--out") opts.out = resolve(process.argv[++i] ?? fail("--out needs a value"));
   else fail(`unknown argument ${a} (usage: build-binary.mjs [--mode sea-cache|sea|bun] [--out FILE])`);
 }
-if (!["sea-cache", "sea", "bun"].includes(opts.mode)) fail(`unknown mode ${opts.mode}: sea-cache, sea or bun`);
+const MODES = ["bun", "bun-bytecode", "sea-cache", "sea"];
+if (!MODES.includes(opts.mode)) fail(`unknown mode ${opts.mode}: ${MODES.join(", ")}`);
 if (process.platform !== "linux" || process.arch !== "x64") fail(`linux-x64 only (this is ${process.platform}-${process.arch})`);
 
 const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8"));
@@ -54,7 +58,8 @@ mkdirSync(dirname(opts.out), { recursive: true });
 
 // 1. One bundle. SEA runs a CommonJS script; bun takes ESM. koffi stays out: its native module is a file.
 const sea = opts.mode.startsWith("sea");
-const bundle = join(WORK, sea ? "nexcage.cjs" : "nexcage.mjs");
+const cjs = opts.mode !== "bun";
+const bundle = join(WORK, cjs ? "nexcage.cjs" : "nexcage.mjs");
 const result = await build({
   absWorkingDir: REPO,
   entryPoints: ["src/main.ts"],
@@ -62,7 +67,7 @@ const result = await build({
   bundle: true,
   platform: "node",
   target: "node20",
-  format: sea ? "cjs" : "esm",
+  format: cjs ? "cjs" : "esm",
   minify: true,
   metafile: true,
   external: ["koffi"],
@@ -73,7 +78,7 @@ const result = await build({
   },
   // import.meta is only read on the script bundle's paths, which __NEXCAGE_SINGLE_BINARY__ removes
   logOverride: { "empty-import-meta": "silent" },
-  banner: sea ? undefined : { js: "import { createRequire as __nexcageCreateRequire } from 'node:module'; const require = __nexcageCreateRequire(import.meta.url);" },
+  banner: cjs ? undefined : { js: "import { createRequire as __nexcageCreateRequire } from 'node:module'; const require = __nexcageCreateRequire(import.meta.url);" },
   logLevel: "warning",
 });
 writeFileSync(join(WORK, "meta.json"), JSON.stringify(result.metafile));
@@ -100,7 +105,12 @@ if (sea) {
 } else {
   const bun = process.env.BUN ?? join(REPO, "node_modules", "@oven", "bun-linux-x64", "bin", "bun");
   if (!existsSync(bun)) fail(`bun missing (${bun}): set BUN or install @oven/bun-linux-x64`);
-  execFileSync(bun, ["build", "--compile", "--target=bun-linux-x64", "--external", "koffi", bundle, "--outfile", tmpOut], { stdio: ["ignore", "ignore", "inherit"] });
+  const extra = opts.mode === "bun-bytecode" ? ["--bytecode", "--format=cjs"] : [];
+  // the runtime copied into the executable, without its symbol table (stripping the result would cut
+  // off the embedded bundle)
+  const base = join(WORK, "bun-runtime");
+  execFileSync("strip", ["--strip-all", bun, "-o", base]);
+  execFileSync(bun, ["build", "--compile", `--compile-executable-path=${base}`, ...extra, "--target=bun-linux-x64", "--external", "koffi", bundle, "--outfile", tmpOut], { stdio: ["ignore", "ignore", "inherit"] });
   runtime = { name: "bun", version: execFileSync(bun, ["--version"], { encoding: "utf8" }).trim() };
 }
 
