@@ -20,7 +20,9 @@ const out = tempDir("deb-out");
 const env = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NODE_EXTRA_CA_CERTS: process.env["NODE_EXTRA_CA_CERTS"] };
 
 function sh(cmd: string, args: string[], opts: { cwd?: string; timeout?: number } = {}): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(cmd, args, { cwd: opts.cwd, encoding: "utf8", timeout: opts.timeout ?? 120_000, env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  // gzip: the same package, built in seconds instead of minutes of xz
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive", NEXCAGE_DEB_COMPRESSION: "gzip" };
+  const r = spawnSync(cmd, args, { cwd: opts.cwd, encoding: "utf8", timeout: opts.timeout ?? 120_000, env });
   return { code: r.status ?? 1, stdout: r.stdout ?? "", stderr: `${r.stderr ?? ""}${r.error ? String(r.error) : ""}` };
 }
 const installed = () => sh("dpkg-query", ["-W", "-f=${Status}", "nexcage"]).stdout.includes("install ok installed");
@@ -40,11 +42,13 @@ const statusOf = async () => JSON.parse((await nc(["state", ID])).stdout).status
 let weInstalled = false;
 let files: string[] = [];
 let build: { code: number; stdout: string; stderr: string };
+let commit = "";
 
 beforeAll(() => {
   if (installed()) throw new Error("the nexcage package is already installed on this machine: dpkg --purge nexcage first");
+  commit = sh("git", ["-C", REPO, "rev-parse", "--short=12", "HEAD"]).stdout.trim();
   build = sh(join(REPO, "packaging", "build-deb"), [], { cwd: REPO, timeout: 1_500_000 });
-  const lintian = build.stdout.slice(build.stdout.indexOf("build-deb: lintian"));
+  const lintian = build.stdout.slice(build.stdout.indexOf("build-deb: dist/"));
   console.log(`packaging/build-deb (exit ${build.code}):\n${lintian}${build.code ? build.stderr.slice(-3000) : ""}`);
   if (build.code !== 0) return;
   weInstalled = true;
@@ -64,7 +68,7 @@ afterAll(async () => {
 describe("the .deb", () => {
   it("packaging/build-deb builds it, with the SBOM beside it, and lintian reports no error", () => {
     expect(build.code, build.stderr.slice(-2000)).toBe(0);
-    expect(build.stdout).toContain("build-deb: lintian: no errors");
+    expect(build.stdout).toMatch(/^build-deb: lintian: no errors/m);
     const sbom = JSON.parse(readFileSync(SBOM, "utf8"));
     expect(sbom.bomFormat).toBe("CycloneDX");
     const names = sbom.components.map((c: { name: string }) => c.name);
@@ -86,7 +90,6 @@ describe("the .deb", () => {
   it("--version: version, the commit it was built from, the spec, and the libcrun driver", async () => {
     const r = await nc(["--version"]);
     expect(r.code).toBe(0);
-    const commit = sh("git", ["-C", REPO, "rev-parse", "--short=12", "HEAD"]).stdout.trim();
     expect(r.stdout).toMatch(new RegExp(`^nexcage version ${version.replace(/\./g, "\\.")}\\ncommit: ${commit}(-dirty)?\\nspec: 1\\.\\d+\\.\\d+\\ncrun driver: libcrun \\(/usr/lib/nexcage/libcrun\\.so\\.1\\.8\\.1\\)\\n$`));
   });
 
