@@ -2,7 +2,7 @@
 // busybox lifecycle with the INSTALLED /usr/bin/nexcage (crun backend, libcrun driver), check the man
 // page, the completion and the conffile, then `dpkg --purge` and check nothing of it is left.
 import { spawnSync } from "node:child_process";
-import { existsSync, lstatSync, openSync, readFileSync, readlinkSync } from "node:fs";
+import { existsSync, lstatSync, openSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cleanup, makeBundle, REPO, runToFiles, tempDir, waitFor, type Run } from "./helpers.js";
@@ -147,6 +147,17 @@ describe("the .deb", () => {
     const example = JSON.parse(readFileSync(join(REPO, "config.example.json"), "utf8"));
     expect({ ...installedCfg, $schema: undefined }).toEqual({ ...example, $schema: undefined });
     expect(existsSync(installedCfg.$schema.replace("file://", ""))).toBe(true);
+  });
+
+  it("installing it again (the upgrade path) keeps an edited conffile and mounts /usr/lib/nexcage read-only again", async () => {
+    const edited = `${readFileSync("/etc/nexcage/config.json", "utf8").trimEnd()}\n`.replace('"defaultBackend": "crun"', '"defaultBackend": "crun" ');
+    writeFileSync("/etc/nexcage/config.json", edited);
+    const r = dpkg(["--force-confold", "-i", DEB]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync("/etc/nexcage/config.json", "utf8")).toBe(edited);
+    expect(sh("findmnt", ["-n", "-o", "OPTIONS", "/usr/lib/nexcage"]).stdout).toMatch(/^ro,/);
+    expect(sh("findmnt", ["-n", "/usr/lib/nexcage"]).stdout.trim().split("\n")).toHaveLength(1);
+    expect((await nc(["--version"])).stdout).toContain("crun driver: libcrun (/usr/lib/nexcage/libcrun.so.1.8.1)");
   });
 
   it("dpkg --purge leaves nothing behind: files, /etc/nexcage, /run/nexcage, the mount, systemd links", () => {
