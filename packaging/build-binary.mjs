@@ -7,7 +7,8 @@
 // Modes (measured in docs/single-binary.md; the default is the one chosen there):
 //   bun-bytecode  `bun build --compile --bytecode` of the CommonJS bundle: JavaScriptCore bytecode
 //                 precompiled into the executable (default; the bun binary comes from the devDependency
-//                 @oven/bun-linux-x64, or $BUN)
+//                 @oven/bun-linux-x64-baseline, or $BUN). The baseline build runs on x86-64 CPUs
+//                 without AVX2 (older Proxmox hosts); the default bun build dies there with SIGILL.
 //   bun           the same from the ESM bundle without bytecode
 //   sea-cache     Node single executable application with V8's code cache
 //   sea           Node single executable application without code cache
@@ -103,14 +104,14 @@ if (sea) {
   execFileSync(postject, [tmpOut, "NODE_SEA_BLOB", blob, "--sentinel-fuse", SEA_FUSE], { stdio: "ignore" });
   runtime = { name: "node", version: process.versions.node };
 } else {
-  const bun = process.env.BUN ?? join(REPO, "node_modules", "@oven", "bun-linux-x64", "bin", "bun");
-  if (!existsSync(bun)) fail(`bun missing (${bun}): set BUN or install @oven/bun-linux-x64`);
+  const bun = process.env.BUN ?? join(REPO, "node_modules", "@oven", "bun-linux-x64-baseline", "bin", "bun");
+  if (!existsSync(bun)) fail(`bun missing (${bun}): set BUN or npm ci (@oven/bun-linux-x64-baseline)`);
   const extra = opts.mode === "bun-bytecode" ? ["--bytecode", "--format=cjs"] : [];
   // the runtime copied into the executable, without its symbol table (stripping the result would cut
   // off the embedded bundle)
   const base = join(WORK, "bun-runtime");
   execFileSync("strip", ["--strip-all", bun, "-o", base]);
-  execFileSync(bun, ["build", "--compile", `--compile-executable-path=${base}`, ...extra, "--target=bun-linux-x64", "--external", "koffi", bundle, "--outfile", tmpOut], { stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync(bun, ["build", "--compile", `--compile-executable-path=${base}`, ...extra, "--target=bun-linux-x64-baseline", "--external", "koffi", bundle, "--outfile", tmpOut], { stdio: ["ignore", "ignore", "inherit"] });
   runtime = { name: "bun", version: execFileSync(bun, ["--version"], { encoding: "utf8" }).trim() };
 }
 

@@ -63,7 +63,7 @@ export function cycloneDx(f) {
   });
   const runtime = comp({
     type: "application", "bom-ref": `runtime:${f.runtime.name}@${f.runtime.version}`, name: f.runtime.name, version: f.runtime.version,
-    purl: f.runtime.name === "bun" ? `pkg:npm/%40oven/bun-linux-x64@${f.runtime.version}` : `pkg:generic/nodejs@${f.runtime.version}`,
+    purl: f.runtime.name === "bun" ? `pkg:npm/%40oven/bun-linux-x64-baseline@${f.runtime.version}` : `pkg:generic/nodejs@${f.runtime.version}`,
     licenses: licenses("MIT"), properties: [{ name: "nexcage:shipped-as", value: "JavaScript runtime inside /usr/lib/nexcage/nexcage" }],
   });
   const libcrun = comp({
