@@ -65,7 +65,7 @@ export function manPage(doc: CliDoc, x: ManExtras): string {
     roff("the default root: one directory of state per container"),
     ".TP",
     ".I /usr/lib/nexcage",
-    roff("libcrun and koffi's native module, on a read-only bind mount (nexcage-ro.mount) so that the libcrun driver can be used"),
+    roff("libcrun and koffi's native module, on a read-only bind mount (usr-lib-nexcage.mount) so that the libcrun driver can be used"),
     ".SH EXIT STATUS",
     roff("0 on success; otherwise non-zero, with one line on standard error (and in the --log file) saying why."),
     ".SH SEE ALSO",
