@@ -8,6 +8,10 @@ import { bashCompletion, valueCompletion } from "../../packaging/cli-docs/comple
 import { manPage, roff } from "../../packaging/cli-docs/man.js";
 import { cliDoc } from "../../packaging/cli-docs/tree.js";
 import { buildProgram } from "../../src/cli/program.js";
+import { DEFAULT_ROOT } from "../../src/cli/context.js";
+import { SYSTEM_CONFIG_PATH } from "../../src/config/load.js";
+import { SYSTEM_LIB_DIR } from "../../src/install/layout.js";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 
 const program = buildProgram().program;
 const doc = cliDoc(program);
@@ -44,6 +48,20 @@ describe("nexcage(1) from the commander tree", () => {
     const commands = [...text.matchAll(/^\.SS (.+)$/gm)].flatMap((m) => m[1]!.split(", "));
     const known = program.commands.flatMap((c: Command) => [c.name(), ...c.aliases()]);
     expect(commands.sort()).toEqual([...known].sort());
+  });
+
+  it("names only files, units and environment variables nexcage really has", () => {
+    const section = page.slice(page.indexOf(".SH FILES"), page.indexOf(".SH", page.indexOf(".SH FILES") + 1));
+    const files = [...section.matchAll(/^\.I (\S+)$/gm)].map((m) => unroff(m[1]!));
+    expect(files.sort()).toEqual([DEFAULT_ROOT, SYSTEM_CONFIG_PATH, SYSTEM_LIB_DIR].sort());
+    for (const unit of unroff(page).match(/[\w-]+\.mount/g) ?? []) expect(existsSync(join("packaging", "deb", unit)), unit).toBe(true);
+    const src = readdirSync("src", { recursive: true, withFileTypes: true })
+      .filter((d) => d.isFile() && d.name.endsWith(".ts"))
+      .map((d) => readFileSync(join(d.parentPath, d.name), "utf8"))
+      .join("\n");
+    const vars = [...page.matchAll(/^\.B (NEXCAGE_\w+)$/gm)].map((m) => m[1]!);
+    expect(vars.length).toBeGreaterThan(0);
+    for (const v of vars) expect(src, v).toContain(`"${v}"`);
   });
 
   it("is valid roff: man renders it without warnings", () => {
