@@ -1,6 +1,6 @@
 import { existsSync, realpathSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { userInfo } from "node:os";
+import { ownerName } from "./owner.js";
 import type { Backend, BackendContext, Created, CreateRequest, ExecRequest } from "../backends/backend.js";
 import { loadBackend } from "../backends/backend.js";
 import type { BackendName } from "../config/schema.js";
@@ -507,10 +507,3 @@ function isValidId(name: string): boolean {
   }
 }
 
-function ownerName(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return String(process.getuid?.() ?? "");
-  }
-}
