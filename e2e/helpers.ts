@@ -69,6 +69,9 @@ export interface NexcageOptions {
 export async function nexcage(root: string, args: string[], opts: NexcageOptions = {}): Promise<Run> {
   const globals = ["--root", root, ...(opts.globals ?? [])];
   if (opts.config) globals.push("--config", opts.config);
+  // NEXCAGE_E2E_BINARY: run the suites against a single binary (e.g. /usr/bin/nexcage) instead of node + the bundle
+  const binary = process.env["NEXCAGE_E2E_BINARY"];
+  if (binary) return captured(binary, [...globals, ...args], opts.cwd, opts.env);
   return captured(opts.node ?? process.execPath, [NEXCAGE, ...globals, ...args], opts.cwd, opts.env);
 }
 

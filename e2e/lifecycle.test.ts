@@ -213,11 +213,11 @@ describe("routing", () => {
     expect(readdirSync(root)).toEqual([]);
   });
 
-  it("a backend this version lacks is refused before anything is created", async () => {
+  it("a backend that is not configured is refused before anything is created", async () => {
     const bundle = cleanup.dir(makeBundle(["sleep", "1000"]));
     const r = await nexcage(root, ["create", "-b", bundle, cleanup.nexcage(root, "vm-1")], { config: configFile({ defaultBackend: "proxmox-vm" }) });
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toBe("nexcage: backend proxmox-vm is not implemented in this version of nexcage");
+    expect(r.stderr.trim()).toBe("nexcage: backends.proxmox-vm needs a template (VMID of a template VM to clone) or an image (disk image to import)");
     expect(existsSync(join(root, "vm-1"))).toBe(false);
   });
 });

@@ -8,7 +8,8 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 1
 fi
 
-packages=(crun runc busybox-static jq ca-certificates containerd lxc uidmap)
+# dpkg-dev, binutils, lintian, man-db: packaging/build-deb (dpkg-shlibdeps, strip, lintian, man -w in e2e/deb.test.ts)
+packages=(crun runc busybox-static jq ca-certificates containerd lxc uidmap dpkg-dev binutils lintian man-db)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,7 +4,6 @@ import type { Signal } from "../oci/signals.js";
 import type { Status } from "../runtime/status.js";
 import type { ContainerRecord } from "../state/record.js";
 import type { Logger } from "../log.js";
-import { UnsupportedError } from "../errors.js";
 import { probeInitProcess } from "./probe.js";
 
 export interface CreateRequest {
@@ -115,9 +114,7 @@ const REGISTRY: Readonly<Record<BackendName, Loader>> = {
   crun: async (ctx) => (await import("./crun/index.js")).createCrunBackend(ctx),
   runc: async (ctx) => (await import("./runc/index.js")).createRuncBackend(ctx),
   "proxmox-lxc": async (ctx) => (await import("./proxmox-lxc/index.js")).createProxmoxLxcBackend(ctx),
-  "proxmox-vm": async () => {
-    throw new UnsupportedError("backend proxmox-vm is not implemented in this version of nexcage");
-  },
+  "proxmox-vm": async (ctx) => (await import("./proxmox-vm/index.js")).createProxmoxVmBackend(ctx),
 };
 
 export function loadBackend(name: BackendName, ctx: BackendContext): Promise<Backend> {

@@ -1,4 +1,5 @@
 import { proxmoxLxcSettingsSchema } from "../backends/proxmox-lxc/settings.js";
+import { proxmoxVmSettingsSchema } from "../backends/proxmox-vm/settings.js";
 import { BACKEND_NAMES } from "../backends/names.js";
 import {
   _default,
@@ -89,6 +90,14 @@ function buildConfigSchema() {
         crun: prefault(crunBackendSchema, {}),
         runc: prefault(ociCliBackend("/usr/sbin/runc"), {}),
         "proxmox-lxc": prefault(proxmoxLxcSettingsSchema, {}),
+        "proxmox-vm": prefault(
+          proxmoxVmSettingsSchema.check(
+            refine((s) => s.template === undefined || s.image === undefined, {
+              message: "give either template (a VMID to clone) or image (a disk to import), not both",
+            }),
+          ),
+          {},
+        ),
       }),
       {},
     ),

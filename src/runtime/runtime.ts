@@ -1,6 +1,6 @@
 import { existsSync, realpathSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { userInfo } from "node:os";
+import { ownerName } from "./owner.js";
 import type { Backend, BackendContext, Created, CreateRequest, ExecRequest } from "../backends/backend.js";
 import { hostProcessProbe, loadBackend } from "../backends/backend.js";
 import type { BackendName } from "../config/schema.js";
@@ -42,6 +42,7 @@ const DEBRIS_MARKERS: ReadonlyArray<[BackendName, string]> = [
   ["crun", "crun"],
   ["runc", "runc"],
   ["proxmox-lxc", "proxmox-lxc.json"],
+  ["proxmox-vm", "proxmox-vm.json"],
 ];
 
 /** How many backend probes `list` runs at once. */
@@ -518,10 +519,3 @@ function isValidId(name: string): boolean {
   }
 }
 
-function ownerName(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return String(process.getuid?.() ?? "");
-  }
-}

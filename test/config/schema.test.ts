@@ -47,6 +47,9 @@ describe("config schema: bad files name the key", () => {
     [{ routing: {} }, /routing/],
     [[], /top level/],
     [{ lockTimeoutSeconds: -1 }, /lockTimeoutSeconds/],
+    [{ backends: { "proxmox-vm": { template: 9000, image: "/x.img" } } }, /backends\.proxmox-vm: give either template \(a VMID to clone\) or image \(a disk to import\), not both/],
+    [{ backends: { "proxmox-vm": { templat: 9000 } } }, /unknown key backends\.proxmox-vm\.templat/],
+    [{ backends: { "proxmox-vm": { snippetDir: "snippets" } } }, /backends\.proxmox-vm\.snippetDir: must be an absolute path/],
   ])("%j", (doc, re) => {
     expect(() => parseConfig(doc, "f.json")).toThrowError(re);
   });

@@ -3,13 +3,14 @@ import { fileURLToPath } from "node:url";
 import { UnsupportedError, InvalidArgumentError } from "../../errors.js";
 import type { Config } from "../../config/schema.js";
 import { currentExecutableProtection, type ExecutableProtection } from "./exe-guard.js";
+import { firstExisting, nativeDirs, SINGLE_BINARY, SYSTEM_LIB_DIR } from "../../install/layout.js";
 
 export type DriverSetting = "auto" | "libcrun" | "cli";
 export type DriverName = "libcrun" | "cli";
 
 export const LIBCRUN_FILE = "libcrun.so.1.8.1";
 /** Where the DEB installs the library. */
-export const SYSTEM_LIBCRUN = `/usr/lib/nexcage/${LIBCRUN_FILE}`;
+export const SYSTEM_LIBCRUN = `${SYSTEM_LIB_DIR}/${LIBCRUN_FILE}`;
 
 export interface DriverFacts {
   /** backends.crun.driver from the config. */
@@ -57,9 +58,12 @@ export function findLibcrun(configured: string | undefined): { path: string } | 
   if (configured !== undefined) {
     return existsSync(configured) ? { path: configured } : { missing: `backends.crun.libcrunPath ${configured} does not exist` };
   }
-  const candidates = [SYSTEM_LIBCRUN, fileURLToPath(new URL(`../build/libcrun/${LIBCRUN_FILE}`, import.meta.url))];
-  for (const c of candidates) if (existsSync(c)) return { path: c };
-  return { missing: `no ${LIBCRUN_FILE} in ${candidates.join(" or ")} (build it with packaging/libcrun/build.sh)` };
+  // the script bundle (dist/nexcage.mjs) finds this checkout's build; the single binary never evaluates import.meta
+  const checkout = SINGLE_BINARY ? undefined : fileURLToPath(new URL("../build/libcrun", import.meta.url));
+  const dirs = nativeDirs(SINGLE_BINARY, process.execPath, checkout);
+  const found = firstExisting(dirs, LIBCRUN_FILE, existsSync);
+  if (found !== undefined) return { path: found };
+  return { missing: `no ${LIBCRUN_FILE} in ${dirs.join(" or ")} (build it with packaging/libcrun/build.sh)` };
 }
 
 /** Which crun driver this configuration and host give, and why (for --debug, health and version). */

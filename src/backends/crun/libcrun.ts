@@ -21,13 +21,30 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { firstExisting, KOFFI_NODE, nativeDirs, SINGLE_BINARY } from '../../install/layout.js';
 
 type Koffi = typeof import('koffi');
 /** koffi is required only when a library is loaded: importing it statically would load it on every call. */
 let koffi: Koffi;
 function requireKoffi(): Koffi {
-  koffi ??= createRequire(import.meta.url)('koffi') as Koffi;
+  koffi ??= SINGLE_BINARY ? loadKoffiNative() : (createRequire(import.meta.url)('koffi') as Koffi);
   return koffi;
+}
+
+/**
+ * In the single binary there is no node_modules: koffi's Node-API module is shipped as a file
+ * (/usr/lib/nexcage/koffi.node, or beside the binary in dist/) and opened directly. koffi's own
+ * index only picks that file and adds deprecated aliases, which nexcage does not use.
+ */
+function loadKoffiNative(): Koffi {
+  const file = firstExisting(nativeDirs(true, process.execPath, undefined), KOFFI_NODE, fs.existsSync);
+  if (file === undefined) {
+    throw new Error(`cannot find koffi's native module ${KOFFI_NODE} in ${nativeDirs(true, process.execPath, undefined).join(' or ')}`);
+  }
+  const mod = { exports: {} as Record<string, unknown> };
+  process.dlopen(mod, file);
+  if (typeof mod.exports['load'] !== 'function') throw new Error(`${file} is not koffi's native module`);
+  return mod.exports as unknown as Koffi;
 }
 
 /** The only libcrun version whose ABI these bindings describe. */

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { BackendError } from "../../errors.js";
 import type { Signal } from "../../oci/signals.js";
@@ -7,19 +7,18 @@ import type { ContainerRecord } from "../../state/record.js";
 import type { Backend, BackendContext, Created, CreateRequest, HealthReport, Probe } from "../backend.js";
 import { appendRawLines } from "./conf-file.js";
 import { PctError } from "./pct-errors.js";
-import { parseNextId, parseStatus, runPve, type PveTools } from "./pct.js";
-import { configIsFor, planContainer } from "./plan.js";
+import { guestProbe } from "../proxmox/guest-probe.js";
+import { toolsPresent, vmidOf } from "../proxmox/guest-ref.js";
+import { purgeIntent, readIntent, writeIntent } from "../proxmox/intent.js";
+import { withFreeVmid } from "../proxmox/vmid.js";
+import { parseStatus, runPve, type PveTools } from "./pct.js";
+import { planContainer } from "./plan.js";
 import { packRootfs, templateFileName } from "./rootfs.js";
 import type { ProxmoxLxcSettings } from "./settings.js";
 
 /** Written before `pct create`, so a crash can always be cleaned up from the id alone. */
 const INTENT = "proxmox-lxc.json";
 const MAX_VMID_TRIES = 20;
-
-interface Intent {
-  vmid?: number;
-  archive?: string;
-}
 
 /**
  * An OCI container as a Proxmox CT: the bundle's rootfs becomes a template archive, `pct create`
@@ -41,31 +40,6 @@ export class ProxmoxLxcBackend implements Backend {
     return runPve(this.tools, "pct", args, what, vmid);
   }
 
-  private writeIntent(dir: string, intent: Intent) {
-    writeFileSync(join(dir, INTENT), JSON.stringify(intent));
-  }
-
-  private readIntent(dir: string): Intent {
-    try {
-      return JSON.parse(readFileSync(join(dir, INTENT), "utf8")) as Intent;
-    } catch {
-      return {};
-    }
-  }
-
-  private async *vmidCandidates(): AsyncGenerator<number> {
-    if (this.s.vmidRange) {
-      for (let v = this.s.vmidRange.min; v <= this.s.vmidRange.max; v++) yield v;
-      throw new BackendError(`create failed: no free VMID in ${this.s.vmidRange.min}-${this.s.vmidRange.max}`);
-    }
-    for (;;) {
-      const text = await runPve(this.tools, "pvesh", ["get", "/cluster/nextid"], "create failed");
-      const id = parseNextId(text);
-      if (id === undefined) throw new BackendError(`create failed: pvesh printed no VMID (${JSON.stringify(text.trim())})`);
-      yield id;
-    }
-  }
-
   async create(req: CreateRequest): Promise<Created> {
     const plan = planContainer({
       id: req.id,
@@ -83,36 +57,29 @@ export class ProxmoxLxcBackend implements Backend {
     });
     for (const note of plan.notes) this.ctx.log.warn({ id: req.id }, `proxmox-lxc: ${note}`);
     const fileName = templateFileName(req.id);
-    const intent: Intent = { archive: join(this.s.templateDir, fileName) };
-    this.writeIntent(req.dir, intent);
+    const archive = join(this.s.templateDir, fileName);
+    writeIntent(req.dir, INTENT, { files: [archive] });
     await packRootfs(req.bundle.rootfs, this.s.templateDir, fileName, this.tools.timeoutMs);
     const template = `${this.s.templateStorage}:vztmpl/${fileName}`;
-    let vmid: number | undefined;
-    let tries = 0;
-    for await (const candidate of this.vmidCandidates()) {
-      this.writeIntent(req.dir, { ...intent, vmid: candidate });
-      try {
+    const vmid = await withFreeVmid(
+      { range: this.s.vmidRange, nextId: () => runPve(this.tools, "pvesh", ["get", "/cluster/nextid"], "create failed") },
+      async (candidate) => {
+        writeIntent(req.dir, INTENT, { files: [archive], vmid: candidate });
         await this.pct(["create", String(candidate), template, ...plan.createOptions], "create failed", candidate);
-        vmid = candidate;
-        break;
-      } catch (e) {
-        if (!(e instanceof PctError) || e.kind !== "vmid-taken" || ++tries >= MAX_VMID_TRIES) throw e;
-        this.ctx.log.debug({ vmid: candidate }, "proxmox-lxc: VMID taken, trying another");
-      }
-    }
-    if (vmid === undefined) throw new BackendError("create failed: no VMID");
+      },
+      (e) => {
+        const taken = e instanceof PctError && e.kind === "vmid-taken";
+        if (taken) this.ctx.log.debug({ id: req.id }, "proxmox-lxc: VMID taken, trying another");
+        return taken;
+      },
+      MAX_VMID_TRIES,
+    );
     await appendRawLines(join(this.s.confDir, `${vmid}.conf`), join(this.s.lockDir, `pve-config-${vmid}.lock`), plan.lxcLines, this.tools.timeoutMs);
-    return { ref: { vmid, template, archive: intent.archive }, pid: 0 };
-  }
-
-  private vmidOf(rec: ContainerRecord): number {
-    const v = rec.nexcage.ref["vmid"];
-    if (typeof v !== "number") throw new BackendError(`state of container ${rec.id} has no VMID`);
-    return v;
+    return { ref: { vmid, template, archive }, pid: 0 };
   }
 
   async start(rec: ContainerRecord): Promise<{ pid: number }> {
-    const vmid = this.vmidOf(rec);
+    const vmid = vmidOf(rec);
     await this.pct(["start", String(vmid)], "start failed", vmid);
     const status = parseStatus(await this.pct(["status", String(vmid), "--verbose"], "start failed", vmid));
     const pid = Number(status["pid"]);
@@ -136,7 +103,7 @@ export class ProxmoxLxcBackend implements Backend {
   }
 
   async delete(rec: ContainerRecord, force: boolean): Promise<void> {
-    const vmid = this.vmidOf(rec);
+    const vmid = vmidOf(rec);
     await this.destroy(vmid, force);
     const archive = rec.nexcage.ref["archive"];
     if (typeof archive === "string") rmSync(archive, { force: true });
@@ -152,23 +119,11 @@ export class ProxmoxLxcBackend implements Backend {
   }
 
   async purge(id: string, dir: string): Promise<void> {
-    const intent = this.readIntent(dir);
-    if (intent.vmid !== undefined) {
-      // only a CT that this create made: its description names the OCI id
-      try {
-        const conf = readFileSync(join(this.s.confDir, `${intent.vmid}.conf`), "utf8");
-        if (configIsFor(conf, id)) {
-          await this.destroy(intent.vmid, true);
-        }
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-      }
-    }
-    if (intent.archive !== undefined) rmSync(intent.archive, { force: true });
+    await purgeIntent(id, readIntent(dir, INTENT), this.s.confDir, (vmid) => this.destroy(vmid, true));
   }
 
   async probe(rec: ContainerRecord): Promise<Probe> {
-    const vmid = this.vmidOf(rec);
+    const vmid = vmidOf(rec);
     let status: Record<string, string>;
     try {
       status = parseStatus(await this.pct(["status", String(vmid), "--verbose"], "state failed", vmid));
@@ -176,24 +131,13 @@ export class ProxmoxLxcBackend implements Backend {
       if (e instanceof PctError && e.kind === "ct-missing") return { status: "stopped", pid: 0 };
       throw e;
     }
-    if (status["status"] === "running") {
-      const pid = Number(status["pid"]);
-      const start = rec.nexcage.pidStartTime;
-      if (rec.status === "created") return { status: "running", pid };
-      if (start !== undefined && isSameLiveProcess(pid, start)) return { status: rec.status === "paused" ? "paused" : "running", pid };
-      return { status: "stopped", pid: 0 };
-    }
-    return { status: rec.status === "created" || rec.status === "creating" ? "created" : "stopped", pid: 0 };
+    return guestProbe(rec, { running: status["status"] === "running", pid: Number(status["pid"]) });
   }
 
   async health(): Promise<HealthReport> {
-    const details: string[] = [];
-    let ok = true;
-    for (const [name, path] of [["pct", this.s.pct], ["pvesh", this.s.pvesh]] as const) {
-      const present = existsSync(path);
-      ok &&= present;
-      details.push(`${name}: ${present ? path : `${path} not found`}`);
-    }
+    const tools = toolsPresent([["pct", this.s.pct], ["pvesh", this.s.pvesh]]);
+    const details = tools.details;
+    const ok = tools.ok;
     details.push(`storage ${this.s.storage}, templates ${this.s.templateStorage} (${this.s.templateDir}), bridge ${this.s.bridge}`);
     return { backend: this.name, ok, details };
   }

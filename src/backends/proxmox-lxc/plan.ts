@@ -1,39 +1,10 @@
-import { array, boolean, int, looseObject, minLength, nonnegative, number, optional, record, string, union, type output } from "zod/mini";
 import { InvalidArgumentError, UnsupportedError } from "../../errors.js";
-import { validate } from "../../validation.js";
+import { descriptionLine, hostnameFromId, isDnsName } from "../proxmox/guest-names.js";
+import { countCpus, parsePlanSpec, type PlanSpec } from "../proxmox/plan-spec.js";
 import type { ProxmoxLxcSettings } from "./settings.js";
 
-/** The parts of config.json the Proxmox LXC mapping reads (everything else is checked below). */
-const count = () => int().check(nonnegative());
-const mountSchema = looseObject({ destination: string(), type: optional(string()), source: optional(string()), options: optional(array(string())) });
-const planSpecSchema = looseObject({
-  process: looseObject({
-    terminal: optional(boolean()),
-    args: array(string()).check(minLength(1)),
-    env: optional(array(string())),
-    cwd: string(),
-    user: optional(looseObject({ uid: count(), gid: count(), additionalGids: optional(array(count())), username: optional(string()) })),
-    rlimits: optional(array(looseObject({ type: string(), soft: number(), hard: number() }))),
-    capabilities: optional(looseObject({ bounding: optional(array(string())) })),
-  }),
-  root: looseObject({ path: string(), readonly: optional(boolean()) }),
-  hostname: optional(string()),
-  mounts: optional(array(mountSchema)),
-  hooks: optional(record(string(), array(looseObject({})))),
-  linux: optional(
-    looseObject({
-      namespaces: optional(array(looseObject({ type: string(), path: optional(string()) }))),
-      resources: optional(
-        looseObject({
-          memory: optional(looseObject({ limit: optional(number()), swap: optional(number()) })),
-          cpu: optional(looseObject({ shares: optional(number()), quota: optional(number()), period: optional(number()), cpus: optional(string()) })),
-        }),
-      ),
-      sysctl: optional(record(string(), union([string(), number()]))),
-    }),
-  ),
-});
-type PlanSpec = output<typeof planSpecSchema>;
+export { configIsFor, descriptionLine, hostnameFromId, isDnsName } from "../proxmox/guest-names.js";
+
 
 export interface PlanInput {
   readonly id: string;
@@ -63,34 +34,9 @@ const STANDARD_MOUNTS = new Set(["/proc", "/sys", "/sys/fs/cgroup", "/dev", "/de
 const PSEUDO_TYPES = new Set(["proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2"]);
 /** lxc.sysctl keys Proxmox accepts (IPC namespace). */
 const SYSCTL_ALLOWED = /^(kernel\.(msgmax|msgmnb|msgmni|sem|shmall|shmmax|shmmni|shm_rmid_forced)|fs\.mqueue\.[a-z_]+)$/;
-const DNS_LABEL = /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
 
 function refuse(what: string): never {
   throw new UnsupportedError(`proxmox-lxc cannot honour ${what}`);
-}
-
-/** The first description line of the CT made for an OCI id: how nexcage recognises its own CTs. */
-export function descriptionLine(id: string): string {
-  return `nexcage OCI container ${id}`;
-}
-
-/**
- * Whether a CT config (/etc/pve/lxc/<vmid>.conf) is the one made for `id`: its description (the
- * leading `#` lines) holds exactly that line, so `web` never claims the CT of `web-1`.
- */
-export function configIsFor(conf: string, id: string): boolean {
-  return conf.split("\n").includes(`#${descriptionLine(id)}`);
-}
-
-/** Proxmox's dns-name rule for --hostname. */
-export function isDnsName(name: string): boolean {
-  return name.length > 0 && name.length <= 255 && name.split(".").every((l) => l.length <= 63 && DNS_LABEL.test(l));
-}
-
-/** A DNS-safe hostname from a container id: lower case, other characters to '-', at most 63. */
-export function hostnameFromId(id: string): string {
-  const h = id.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63).replace(/-+$/, "");
-  return h === "" ? "ct" : h;
 }
 
 /**
@@ -105,18 +51,6 @@ export function quoteInitArg(arg: string): string {
   return refuse(`process.args element ${JSON.stringify(arg)} (LXC cannot quote both ' and " in one argument)`);
 }
 
-function countCpus(set: string): number {
-  let n = 0;
-  for (const part of set.split(",")) {
-    const m = /^([0-9]+)(?:-([0-9]+))?$/.exec(part.trim());
-    if (!m) throw new InvalidArgumentError(`linux.resources.cpu.cpus: invalid cpu set ${JSON.stringify(set)}`);
-    const a = Number(m[1]);
-    const b = m[2] === undefined ? a : Number(m[2]);
-    if (b < a) throw new InvalidArgumentError(`linux.resources.cpu.cpus: invalid cpu set ${JSON.stringify(set)}`);
-    n += b - a + 1;
-  }
-  return n;
-}
 
 function noNewline(what: string, value: string): string {
   if (/[\n\r\0]/.test(value)) refuse(`${what} containing a newline or NUL`);
@@ -143,12 +77,7 @@ function relativeTarget(dest: string): string {
  * is refused with a clear error; nothing is dropped silently.
  */
 export function planContainer(input: PlanInput): Plan {
-  const parsed = validate(planSpecSchema, input.spec);
-  if (!parsed.success) {
-    const issue = parsed.issues[0];
-    throw new InvalidArgumentError(`config.json: ${issue?.path.map(String).join(".") || "(top)"}: ${issue?.message ?? "invalid"}`);
-  }
-  const spec: PlanSpec = parsed.data;
+  const spec: PlanSpec = parsePlanSpec(input.spec);
   const s = input.settings;
   const notes: string[] = [];
   const lxc: string[] = [];

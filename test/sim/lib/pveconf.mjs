@@ -485,7 +485,7 @@ export function loadCurrentConfig(vmid, current) {
 
 // property-string helpers --------------------------------------------------------------------
 
-function macPrefix() {
+export function macPrefix() {
   try {
     const dc = readFileSync(join(ETC_PVE, "datacenter.cfg"), "utf8");
     const m = /^mac_prefix:\s*(\S+)\s*$/m.exec(dc);
@@ -497,7 +497,7 @@ function macPrefix() {
 }
 
 /** PVE::Tools::random_ether_addr */
-function randomEtherAddr(prefix) {
+export function randomEtherAddr(prefix) {
   const b = randomBytes(6);
   b[0] = ((b[0] ?? 0) & 0xfe) | 2;
   const addr = [...b].map((x) => x.toString(16).toUpperCase().padStart(2, "0")).join(":");

@@ -16,7 +16,7 @@ const VZTMPL_EXT = /\.(tar|tar\.(gz|xz|zst|bz2))$/i;
 
 export function defaultStorageCfg() {
   return (
-    `dir: local\n\tpath ${join(ROOT, "var/lib/vz")}\n\tcontent iso,vztmpl,backup\n\n` +
+    `dir: local\n\tpath ${join(ROOT, "var/lib/vz")}\n\tcontent iso,vztmpl,backup,snippets\n\n` +
     `dir: ctstore\n\tpath ${join(ROOT, "var/lib/ctstore")}\n\tcontent rootdir,images\n\n`
   );
 }
@@ -57,6 +57,7 @@ export function readStorageCfg() {
     try {
       if (s.content.has("vztmpl")) mkdirp(join(s.path, "template/cache"));
       if (s.content.has("rootdir") || s.content.has("images")) mkdirp(join(s.path, "images"));
+      if (s.content.has("snippets")) mkdirp(join(s.path, "snippets"));
     } catch {
       /* reported when used */
     }

@@ -1,0 +1,26 @@
+import { isSameLiveProcess } from "../../proc/stat.js";
+import type { ContainerRecord } from "../../state/record.js";
+import type { Probe } from "../backend.js";
+
+/** What `pct|qm status --verbose` said about the guest. */
+export interface GuestStatus {
+  readonly running: boolean;
+  readonly pid: number;
+  /** Whether its vCPUs are paused; unknown (pct) → the recorded status decides. */
+  readonly paused?: boolean;
+}
+
+/**
+ * The OCI status of a Proxmox guest: running with the recorded process (same pid and start time) →
+ * running (or paused); a running guest whose process is not the recorded one was restarted
+ * outside nexcage, and the container is stopped; a stopped guest is `created` until its first start.
+ */
+export function guestProbe(rec: ContainerRecord, g: GuestStatus): Probe {
+  if (g.running) {
+    if (rec.status === "created") return { status: "running", pid: g.pid };
+    const start = rec.nexcage.pidStartTime;
+    if (start !== undefined && isSameLiveProcess(g.pid, start)) return { status: (g.paused ?? rec.status === "paused") ? "paused" : "running", pid: g.pid };
+    return { status: "stopped", pid: 0 };
+  }
+  return { status: rec.status === "created" || rec.status === "creating" ? "created" : "stopped", pid: 0 };
+}
