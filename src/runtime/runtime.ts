@@ -374,6 +374,20 @@ export class Runtime {
     return out;
   }
 
+  /** Every readable record under the root (corrupt ones are skipped). */
+  records(): ContainerRecord[] {
+    const out: ContainerRecord[] = [];
+    for (const id of this.store.ids(isValidId)) {
+      try {
+        const rec = this.store.read(id);
+        if (rec) out.push(rec);
+      } catch (e) {
+        if (!(e instanceof CorruptRecordError)) throw e;
+      }
+    }
+    return out;
+  }
+
   /** The backend of a live container, refusing a capability it lacks. */
   private async capable<K extends "exec" | "ps" | "pause" | "resume" | "update">(rec: ContainerRecord, cap: K): Promise<Backend> {
     const b = await this.backend(rec.nexcage.backend);
