@@ -17,6 +17,8 @@ export interface CreateRequest {
   readonly noPivot: boolean;
   readonly noNewKeyring: boolean;
   readonly preserveFds: number;
+  /** A Proxmox template volume to create the container from (create --image with a template); the bundle's rootfs is then empty. */
+  readonly template?: string;
 }
 
 export interface Created {

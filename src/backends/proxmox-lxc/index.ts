@@ -82,11 +82,18 @@ export class ProxmoxLxcBackend implements Backend {
       consoleSocket: req.consoleSocket !== undefined,
     });
     for (const note of plan.notes) this.ctx.log.warn({ id: req.id }, `proxmox-lxc: ${note}`);
-    const fileName = templateFileName(req.id);
-    const intent: Intent = { archive: join(this.s.templateDir, fileName) };
-    this.writeIntent(req.dir, intent);
-    await packRootfs(req.bundle.rootfs, this.s.templateDir, fileName, this.tools.timeoutMs);
-    const template = `${this.s.templateStorage}:vztmpl/${fileName}`;
+    let intent: Intent = {};
+    let template: string;
+    if (req.template !== undefined) {
+      // a Proxmox template (create --image): pct extracts it; nothing of ours to pack or remove later
+      template = req.template;
+    } else {
+      const fileName = templateFileName(req.id);
+      intent = { archive: join(this.s.templateDir, fileName) };
+      this.writeIntent(req.dir, intent);
+      await packRootfs(req.bundle.rootfs, this.s.templateDir, fileName, this.tools.timeoutMs);
+      template = `${this.s.templateStorage}:vztmpl/${fileName}`;
+    }
     let vmid: number | undefined;
     let tries = 0;
     for await (const candidate of this.vmidCandidates()) {
@@ -102,7 +109,7 @@ export class ProxmoxLxcBackend implements Backend {
     }
     if (vmid === undefined) throw new BackendError("create failed: no VMID");
     await appendRawLines(join(this.s.confDir, `${vmid}.conf`), join(this.s.lockDir, `pve-config-${vmid}.lock`), plan.lxcLines, this.tools.timeoutMs);
-    return { ref: { vmid, template, archive: intent.archive }, pid: 0 };
+    return { ref: { vmid, template, ...(intent.archive !== undefined ? { archive: intent.archive } : {}) }, pid: 0 };
   }
 
   private vmidOf(rec: ContainerRecord): number {
