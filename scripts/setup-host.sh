@@ -8,7 +8,9 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 1
 fi
 
-packages=(crun runc busybox-static jq ca-certificates containerd lxc uidmap)
+# skopeo + umoci: images (pull, create --image); docker-registry + apache2-utils (htpasswd): the
+# images e2e suite's local registry with basic auth
+packages=(crun runc busybox-static jq ca-certificates containerd lxc uidmap skopeo umoci docker-registry apache2-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
