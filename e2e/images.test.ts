@@ -323,3 +323,46 @@ describe("create --image", () => {
     expect(files(simCache)).toEqual(before);
   });
 });
+
+describe("create --image with a Proxmox template", () => {
+  it("proxmox-lxc: pct creates the CT from the template itself (its /sbin/init runs); nothing is packed; delete keeps the template", async () => {
+    // a rootfs template whose /sbin/init reports like the images above
+    const rootfs = join(work, "build", "bundle-v1", "rootfs");
+    mkd(join(rootfs, "sbin"));
+    writeFileSync(join(rootfs, "sbin", "init"), `#!/bin/sh\n${SCRIPT.replace("exec sleep 1000", "exec /bin/sleep 1000")}\n`, { mode: 0o755 });
+    const file = "nexcage-test-1.0_amd64.tar.gz";
+    expect((await run("tar", ["--create", "--gzip", "--numeric-owner", "--file", join(simCache, file), "--directory", rootfs, "."], { timeoutMs: 30_000 })).exitCode).toBe(0);
+    const id = cleanup.nexcage(root, "img-pve-tmpl");
+    const before = files(simCache);
+    const r = await n(["run", "-d", "--image", file, id], { config: pveConfig });
+    expect(r, r.stderr).toMatchObject({ code: 0 });
+    expect(files(simCache)).toEqual(before); // no archive packed from the (empty) bundle rootfs
+    const rec = JSON.parse(readFileSync(join(root, id, "state.json"), "utf8"));
+    expect(rec.nexcage.ref.template).toBe(`local:vztmpl/${file}`);
+    expect(rec.nexcage.ref.archive).toBeUndefined();
+    const vmid = rec.nexcage.ref.vmid as number;
+    expect(readFileSync(join(simRoot, "etc/pve/lxc", `${vmid}.conf`), "utf8")).toMatch(/^entrypoint: \/sbin\/init$/m);
+    const out = await report(JSON.parse((await n(["state", id], { config: pveConfig })).stdout).pid);
+    expect(out.uid).toBe("0");
+    expect(out.cwd).toBe("/");
+    expect((await n(["delete", "--force", id], { config: pveConfig })).code).toBe(0);
+    expect(existsSync(join(simRoot, "etc/pve/lxc", `${vmid}.conf`))).toBe(false);
+    expect(files(simCache)).toContain(file);
+    expect((await n(["rmi", `local:vztmpl/${file}`], { config: pveConfig })).code).toBe(0);
+    expect(files(simCache)).not.toContain(file);
+  });
+});
+
+describe("pull on a terminal", () => {
+  it("shows skopeo's progress and the digest on the terminal; stdout still ends with the volume id", async () => {
+    // util-linux `script` gives nexcage a pseudo-terminal
+    const cmd = [process.execPath, join(REPO, "dist", "nexcage.mjs"), "--root", root, "--config", crunConfig, "pull", ref("v1")].map((a) => `'${a}'`).join(" ");
+    const r = await run("script", ["--quiet", "--return", "--command", cmd, "/dev/null"], { timeoutMs: 120_000, env: { ...process.env, NEXCAGE_CONFIG: undefined } });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain("Getting image source signatures");
+    expect(r.stdout).toContain("Writing manifest to image destination");
+    expect(r.stdout).toContain(`Digest: ${manifestDigest}`);
+    expect(r.stdout.trimEnd().split(/\r?\n/).pop()).toBe("local:vztmpl/busybox_v1.tar");
+    expect((await n(["rmi", ref("v1")])).code).toBe(0);
+  });
+});
