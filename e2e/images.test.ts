@@ -260,8 +260,19 @@ describe("create --image", () => {
     expect((await report(JSON.parse((await n(["state", id2])).stdout).pid)).env).toMatch(/^GREETING=hello from the image$/m);
     expect((await n(["delete", "--force", id2])).code).toBe(0);
 
-    // a rootfs template (not an OCI archive) is only for proxmox-lxc
+    // an OCI archive placed in template storage as Proxmox's own pull does (no nexcage record)
     mkd(localCache);
+    expect((await run("skopeo", ["copy", "--quiet", `oci:${layout}:v1`, `oci-archive:${join(localCache, "app_1.tar")}`], { timeoutMs: 60_000 })).exitCode).toBe(0);
+    const listed = JSON.parse((await n(["images", "--format", "json"])).stdout);
+    expect(listed).toEqual([expect.objectContaining({ volid: "local:vztmpl/app_1.tar", type: "oci", digest: manifestDigest })]);
+    expect(listed[0].reference).toBeUndefined();
+    const id3 = cleanup.nexcage(root, "img-pve-pulled");
+    expect((await n(["run", "-d", "--image", "local:vztmpl/app_1.tar", id3])).code).toBe(0);
+    expect((await report(JSON.parse((await n(["state", id3])).stdout).pid)).cwd).toBe("/srv");
+    expect((await n(["delete", "--force", id3])).code).toBe(0);
+    expect((await n(["rmi", "app_1.tar"])).code).toBe(0);
+
+    // a rootfs template (not an OCI archive) is only for proxmox-lxc
     expect((await run("tar", ["--create", "--gzip", "--file", join(localCache, "rootfs-1.0_amd64.tar.gz"), "--directory", join(work, "build", "bundle-v1", "rootfs"), "."], { timeoutMs: 30_000 })).exitCode).toBe(0);
     const t = await n(["create", "--image", "local:vztmpl/rootfs-1.0_amd64.tar.gz", "img-tmpl"]);
     expect(nexcageMessage(t.stderr)).toBe("local:vztmpl/rootfs-1.0_amd64.tar.gz is a Proxmox template, usable only by the proxmox-lxc backend (this container routes to crun)");

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { TEMPLATE_EXTENSION } from "./reference.js";
+import { ociArchiveInfo } from "./tar-members.js";
 
 /** What nexcage records beside an archive it pulled (PVE ignores files without a template extension). */
 export interface PullRecord {
@@ -17,7 +18,7 @@ export interface ImageEntry {
   readonly volid: string;
   readonly file: string;
   readonly path: string;
-  /** `oci` for an image nexcage pulled (an OCI archive), `template` for any other template file. */
+  /** `oci` for an OCI archive (pulled by nexcage or by Proxmox), `template` for a rootfs template. */
   readonly type: "oci" | "template";
   readonly size: number;
   readonly modified: string;
@@ -64,15 +65,17 @@ export function entryFor(storage: string, dir: string, file: string): ImageEntry
   }
   if (!st.isFile()) return undefined;
   const rec = readPullRecord(dir, file);
+  const oci = rec ? { digest: rec.digest } : ociArchiveInfo(path);
   return {
     storage,
     volid: `${storage}:vztmpl/${file}`,
     file,
     path,
-    type: rec ? "oci" : "template",
+    type: oci ? "oci" : "template",
     size: st.size,
     modified: st.mtime.toISOString(),
-    ...(rec ? { reference: rec.reference, digest: rec.digest } : {}),
+    ...(rec ? { reference: rec.reference } : {}),
+    ...(oci?.digest !== undefined ? { digest: oci.digest } : {}),
   };
 }
 

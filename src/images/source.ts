@@ -1,11 +1,10 @@
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Config } from "../config/schema.js";
-import { run } from "../exec/run.js";
 import { BackendError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { findStored, storedLocation } from "./find.js";
-import { readPullRecord, type ImageEntry } from "./image-store.js";
+import type { ImageEntry } from "./image-store.js";
 import { pullImage } from "./pull.js";
 import type { ImageReference } from "./reference.js";
 
@@ -22,16 +21,8 @@ export interface ImageSource {
   readonly digest?: string;
 }
 
-/** An OCI archive is a tar holding `oci-layout` and `index.json` (how pve-container tells it from a rootfs template). */
-async function isOciArchive(path: string): Promise<boolean> {
-  if (!/\.tar$/i.test(path)) return false;
-  const r = await run("tar", ["--list", "--file", path, "--occurrence=1", "oci-layout", "index.json"], { timeoutMs: 60_000 });
-  return r.exitCode === 0;
-}
-
-async function fromEntry(e: ImageEntry, reference: string): Promise<ImageSource> {
-  const oci = e.type === "oci" || readPullRecord(resolve(e.path, ".."), e.file) !== undefined || (await isOciArchive(e.path));
-  return { kind: oci ? "archive" : "template", path: e.path, volid: e.volid, reference, ...(e.digest !== undefined ? { digest: e.digest } : {}) };
+function fromEntry(e: ImageEntry, reference: string): ImageSource {
+  return { kind: e.type === "oci" ? "archive" : "template", path: e.path, volid: e.volid, reference, ...(e.digest !== undefined ? { digest: e.digest } : {}) };
 }
 
 /**
