@@ -61,6 +61,7 @@ beforeAll(async () => {
     env: ["PATH=/bin", "GREETING=hello from the image"],
     workdir: "/srv",
     user: "app",
+    stopSignal: "SIGQUIT",
   });
   const index = JSON.parse(readFileSync(join(layout, "index.json"), "utf8"));
   manifestDigest = index.manifests[0].digest;
@@ -306,6 +307,7 @@ describe("create --image", () => {
     expect(conf).toMatch(/^lxc\.init\.cwd: \/srv$/m);
     expect(conf).toMatch(/^lxc\.init\.uid: 1000$/m);
     expect(conf).toMatch(/^lxc\.init\.gid: 1000$/m);
+    expect(conf).toMatch(/^lxc\.signal\.halt: SIGQUIT$/m);
     const pid = JSON.parse((await n(["state", id], { config: pveConfig })).stdout).pid as number;
     expect((await pct(["status", String(vmid), "--verbose"])).stdout).toMatch(new RegExp(`^pid: ${pid}$`, "m"));
     const out = await report(pid);

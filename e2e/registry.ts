@@ -96,6 +96,7 @@ export interface ImageSpec {
   env?: string[];
   workdir?: string;
   user?: string;
+  stopSignal?: string;
   /** Extra files: path inside the image → content. */
   files?: Record<string, string>;
 }
@@ -137,6 +138,7 @@ export async function buildImage(dir: string, tag: string, spec: ImageSpec): Pro
   for (const e of spec.env ?? []) args.push("--config.env", e);
   if (spec.workdir) args.push("--config.workingdir", spec.workdir);
   if (spec.user) args.push("--config.user", spec.user);
+  if (spec.stopSignal) args.push("--config.stopsignal", spec.stopSignal);
   await must("umoci", args);
   return layout;
 }

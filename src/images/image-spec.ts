@@ -8,6 +8,8 @@ const ENGINE_CAPS = [
   "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID",
   "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
 ];
+/** image-spec conversion: config.StopSignal → this annotation (proxmox-lxc turns it into lxc.signal.halt, as PVE 9.1 does). */
+export const STOP_SIGNAL_ANNOTATION = "org.opencontainers.image.stopSignal";
 const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /** Entrypoint + Cmd, as engines join them. */
@@ -42,6 +44,11 @@ export function specFromImage(config: ImageConfig, o: { hostname: string; user: 
   };
   spec.root = { path: "rootfs", readonly: false };
   spec.hostname = o.hostname;
-  spec.annotations = { ...(config.config?.Labels ?? {}), "org.opencontainers.image.ref.name": o.reference };
+  // image-spec's conversion annotations: labels, then the reference and stop signal
+  spec.annotations = {
+    ...(config.config?.Labels ?? {}),
+    "org.opencontainers.image.ref.name": o.reference,
+    ...(config.config?.StopSignal ? { [STOP_SIGNAL_ANNOTATION]: config.config.StopSignal } : {}),
+  };
   return spec;
 }

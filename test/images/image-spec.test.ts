@@ -64,6 +64,11 @@ describe("specFromImage", () => {
     expect(spec.process.user).toEqual({ uid: 0, gid: 0 });
   });
 
+  it("StopSignal becomes image-spec's stop signal annotation", () => {
+    const spec = specFromImage({ config: { Cmd: ["x"], StopSignal: "SIGQUIT" } }, { hostname: "h", user, reference: "r" }) as any;
+    expect(spec.annotations["org.opencontainers.image.stopSignal"]).toBe("SIGQUIT");
+  });
+
   it("args override the image's command (a system template's /sbin/init)", () => {
     expect((specFromImage({}, { hostname: "h", user, reference: "t", args: ["/sbin/init"] }) as any).process.args).toEqual(["/sbin/init"]);
   });

@@ -1,5 +1,6 @@
 import { array, boolean, looseObject, number, record, string, union, type output } from "zod";
 import { InvalidArgumentError, UnsupportedError } from "../../errors.js";
+import { parseSignal } from "../../oci/signals.js";
 import type { ProxmoxLxcSettings } from "./settings.js";
 
 /** The parts of config.json the Proxmox LXC mapping reads (everything else is checked below). */
@@ -16,6 +17,7 @@ const planSpecSchema = looseObject({
   }),
   root: looseObject({ path: string(), readonly: boolean().optional() }),
   hostname: string().optional(),
+  annotations: record(string(), string()).optional(),
   mounts: array(mountSchema).optional(),
   hooks: record(string(), array(looseObject({}))).optional(),
   linux: looseObject({
@@ -225,6 +227,17 @@ export function planContainer(input: PlanInput): Plan {
       return m[1]!.toLowerCase();
     });
     lxc.push(`lxc.cap.keep: ${keep.length > 0 ? keep.join(" ") : "none"}`);
+  }
+  // an image's StopSignal (image-spec conversion annotation) → the signal `pct shutdown` sends, as PVE 9.1 does
+  const stopSignal = spec.annotations?.["org.opencontainers.image.stopSignal"];
+  if (stopSignal !== undefined) {
+    let sig: string;
+    try {
+      sig = parseSignal(stopSignal).name;
+    } catch {
+      throw new InvalidArgumentError(`annotation org.opencontainers.image.stopSignal: unknown signal ${JSON.stringify(stopSignal)}`);
+    }
+    lxc.push(`lxc.signal.halt: ${sig}`);
   }
   for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
     if (!SYSCTL_ALLOWED.test(key)) refuse(`linux.sysctl ${key} (Proxmox allows only IPC namespace sysctls)`);

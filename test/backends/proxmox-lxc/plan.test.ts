@@ -117,6 +117,23 @@ describe("proxmox-lxc plan: what is mapped", () => {
     expect(p.lxcLines).toEqual(expect.arrayContaining(["lxc.prlimit.nofile: 1024:4096", "lxc.cap.keep: kill net_bind_service", "lxc.sysctl.kernel.shmmax: 4096", "lxc.sysctl.fs.mqueue.msg_max: 20"]));
   });
 
+  it.each([
+    ["SIGQUIT", "lxc.signal.halt: SIGQUIT"],
+    ["quit", "lxc.signal.halt: SIGQUIT"],
+    ["15", "lxc.signal.halt: SIGTERM"],
+    ["SIGRTMIN+3", "lxc.signal.halt: SIGRTMIN+3"],
+  ])("an image's stop signal annotation %s becomes %s (as PVE 9.1 maps StopSignal)", (sig, line) => {
+    const p = planContainer(input({ ...baseSpec(), annotations: { "org.opencontainers.image.stopSignal": sig } }));
+    expect(p.lxcLines).toContain(line);
+  });
+
+  it("no stop signal annotation: no lxc.signal.halt; an unknown one is refused", () => {
+    expect(planContainer(input(baseSpec())).lxcLines.some((l) => l.startsWith("lxc.signal.halt"))).toBe(false);
+    expect(() => planContainer(input({ ...baseSpec(), annotations: { "org.opencontainers.image.stopSignal": "SIGNOPE\nx" } }))).toThrowError(
+      /^annotation org\.opencontainers\.image\.stopSignal: unknown signal "SIGNOPE\\nx"$/,
+    );
+  });
+
   it("security settings Proxmox replaces are noted, not dropped silently", () => {
     const spec = { ...baseSpec(), process: { ...baseSpec().process, apparmorProfile: "x", noNewPrivileges: true }, linux: { ...baseSpec().linux, seccomp: {}, maskedPaths: ["/proc/kcore"] } };
     expect(planContainer(input(spec)).notes).toEqual([
