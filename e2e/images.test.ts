@@ -292,6 +292,15 @@ describe("create --image", () => {
     expect(dirIds()).toEqual([]);
   });
 
+  it("runc: run --image in the foreground returns the image command's exit code and leaves nothing", async () => {
+    const layout = await buildImage(mkd(join(work, "build-exit")), "exit3", { entrypoint: ["/bin/sh", "-c"], cmd: ['test "$GREETING" = hi && test "$(pwd)" = /srv && exit 3'], env: ["GREETING=hi"], workdir: "/srv" });
+    const runcConfig = configFile({ defaultBackend: "runc", images: { storageConfig: storageCfg } });
+    const id = cleanup.nexcage(root, "img-runc");
+    const r = await n(["run", "--image", `oci:${layout}:exit3`, id], { config: runcConfig });
+    expect(r.code, r.stderr).toBe(3);
+    expect(existsSync(join(root, id))).toBe(false);
+  });
+
   it("proxmox-lxc through pct on real LXC: the image's entrypoint, env, workdir and user reach the CT's init; delete removes CT, template and bundle", async () => {
     const id = cleanup.nexcage(root, "img-pve");
     const p = await n(["pull", ref("v3")], { config: pveConfig });
