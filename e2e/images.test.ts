@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../src/exec/run.js";
 import { Cleanup, configFile, nexcage, nexcageMessage, REPO, tempDir, waitFor } from "./helpers.js";
+import { SIM, simLxcSettings } from "./pve-sim.js";
 import { buildImage, LocalRegistry, pushImage } from "./registry.js";
 
 /**
@@ -26,7 +27,6 @@ const localCache = join(vz, "template/cache");
 const tinyCache = join(tiny, "template/cache");
 
 // the Proxmox side: the stand-in with its own root and VMID block
-const SIM = join(REPO, "test", "sim", "bin");
 const simRoot = cleanup.dir(tempDir("images-pve"));
 chmodSync(simRoot, 0o755);
 const simCache = join(simRoot, "var/lib/vz/template/cache");
@@ -76,18 +76,7 @@ beforeAll(async () => {
   pveConfig = configFile({
     defaultBackend: "proxmox-lxc",
     images: { storageConfig: join(simRoot, "etc/pve/storage.cfg"), insecureRegistries: [registry.host] },
-    backends: {
-      "proxmox-lxc": {
-        pct: join(SIM, "pct"),
-        pvesh: join(SIM, "pvesh"),
-        storage: "ctstore",
-        rootfsSizeGiB: 1,
-        templateDir: simCache,
-        confDir: join(simRoot, "etc/pve/lxc"),
-        lockDir: join(simRoot, "run/lock/lxc"),
-        vmidRange: { min: base, max: base + 99 },
-      },
-    },
+    backends: { "proxmox-lxc": simLxcSettings(simRoot, base) },
   });
 }, 180_000);
 
