@@ -323,6 +323,39 @@ describe("create --image", () => {
     expect(files(simCache).filter((f) => f.includes("busybox"))).toEqual([]);
   });
 
+  it("proxmox-lxc with ociImages \"pct\": the OCI archive goes to pct create, which maps the image as PVE 9.1 does; nothing unpacked or packed by nexcage", async () => {
+    const cfg = JSON.parse(readFileSync(pveConfig, "utf8"));
+    const pctConfig = configFile({ ...cfg, backends: { "proxmox-lxc": { ...cfg.backends["proxmox-lxc"], ociImages: "pct" } } });
+    const id = cleanup.nexcage(root, "img-pve-oci");
+    const before = files(simCache);
+    const r = await n(["run", "-d", "--image", ref("v3"), id], { config: pctConfig }); // pulled when missing
+    expect(r, r.stderr).toMatchObject({ code: 0 });
+    expect(files(simCache)).toEqual([...before, ".busybox_v3.tar.nexcage.json", "busybox_v3.tar"].sort());
+    expect(readdirSync(join(root, id, "bundle", "rootfs"))).toEqual([]); // pct extracted the layers, not nexcage
+    const rec = JSON.parse(readFileSync(join(root, id, "state.json"), "utf8"));
+    expect(rec.nexcage.ref.template).toBe("local:vztmpl/busybox_v3.tar");
+    expect(rec.nexcage.image).toEqual({ reference: ref("v3"), volid: "local:vztmpl/busybox_v3.tar", digest: manifestDigest });
+    const vmid = rec.nexcage.ref.vmid as number;
+    const conf = readFileSync(join(simRoot, "etc/pve/lxc", `${vmid}.conf`), "utf8");
+    expect(conf).toMatch(/^entrypoint: \/bin\/sh -c '.*' zero one$/m);
+    expect(conf).toMatch(/^cmode: console$/m);
+    expect(conf).toMatch(/^net0: .*host-managed=1/m);
+    expect(conf).toMatch(/^lxc\.init\.uid: 1000$/m);
+    expect(conf).toMatch(/^lxc\.init\.cwd: \/srv$/m);
+    expect(conf).toMatch(/^lxc\.signal\.halt: SIGQUIT$/m);
+    expect(conf.match(/^lxc\.init\.cwd:/gm)).toHaveLength(1); // nexcage added no process lines of its own
+    const out = await report(JSON.parse((await n(["state", id], { config: pctConfig })).stdout).pid);
+    expect(out.args).toBe("zero one");
+    expect(out.env).toMatch(/^GREETING=hello from the image$/m);
+    expect(out.cwd).toBe("/srv");
+    expect(out.uid).toBe("1000");
+    expect((await n(["delete", "--force", id], { config: pctConfig })).code).toBe(0);
+    expect(existsSync(join(simRoot, "etc/pve/lxc", `${vmid}.conf`))).toBe(false);
+    expect(existsSync(join(root, id))).toBe(false);
+    expect(files(simCache)).toContain("busybox_v3.tar"); // the image stays in template storage
+    expect((await n(["rmi", ref("v3")], { config: pctConfig })).code).toBe(0);
+  });
+
   it("proxmox-lxc: a failing pct create rolls back the unpacked bundle and packed template", async () => {
     const before = files(simCache);
     const badStorage = configFile({ ...JSON.parse(readFileSync(pveConfig, "utf8")), backends: { "proxmox-lxc": { ...JSON.parse(readFileSync(pveConfig, "utf8")).backends["proxmox-lxc"], storage: "nosuchstore" } } });

@@ -17,6 +17,8 @@ export interface ImageRecord {
 export interface ResolvedImage {
   readonly source: ImageSource;
   readonly record: ImageRecord;
+  /** The template volume goes to `pct create` as is (a rootfs template, or an OCI archive PVE >= 9.1 maps itself). */
+  readonly toPct?: { readonly volid: string; readonly oci: boolean };
 }
 
 /**
@@ -31,16 +33,27 @@ export async function resolveImage(cfg: Config, log: Logger, input: string, back
     throw new InvalidArgumentError(`${source.volid ?? input} is a Proxmox template, usable only by the proxmox-lxc backend (this container routes to ${backend})`);
   }
   const record = { reference: source.reference, ...(source.volid !== undefined ? { volid: source.volid } : {}), ...(source.digest !== undefined ? { digest: source.digest } : {}) };
-  return { source, record };
+  const pveMapsOci = backend === "proxmox-lxc" && cfg.backends["proxmox-lxc"].ociImages === "pct";
+  const toPct =
+    source.volid !== undefined && (source.kind === "template" || (source.kind === "archive" && pveMapsOci))
+      ? { volid: source.volid, oci: source.kind === "archive" }
+      : undefined;
+  return { source, record, ...(toPct ? { toPct } : {}) };
 }
 
 /** Under the lock, in the container's directory: the bundle made from the image. */
-export async function materialise(cfg: Config, log: Logger, image: ResolvedImage, bundleDir: string, id: string): Promise<{ bundle: Bundle; template?: string; record: ImageRecord }> {
-  const digest = await writeImageBundle(cfg, log, image.source, bundleDir, id);
+export async function materialise(
+  cfg: Config,
+  log: Logger,
+  image: ResolvedImage,
+  bundleDir: string,
+  id: string,
+): Promise<{ bundle: Bundle; template?: { volid: string; oci: boolean }; record: ImageRecord }> {
+  const digest = await writeImageBundle(cfg, log, image.source, bundleDir, id, image.toPct !== undefined);
   const bundle = loadBundle(bundleDir);
   return {
     bundle,
-    ...(image.source.kind === "template" ? { template: image.source.volid } : {}),
+    ...(image.toPct ? { template: image.toPct } : {}),
     record: { ...image.record, ...(digest !== undefined ? { digest } : {}) },
   };
 }

@@ -5,6 +5,7 @@ import { run } from "../exec/run.js";
 import { BackendError, oneLine } from "../errors.js";
 import type { Logger } from "../log.js";
 import { readImageFromLayout, type ImageConfig } from "./image-config.js";
+import { readTarMembers } from "./tar-members.js";
 import { specFromImage } from "./image-spec.js";
 import { parseGroup, parsePasswd, resolveUser } from "./passwd.js";
 import { skopeoCopy, skopeoFailure } from "./skopeo.js";
@@ -35,20 +36,25 @@ function writeSpec(bundleDir: string, spec: Record<string, unknown>): void {
 
 /**
  * Makes an OCI bundle at `bundleDir` from an image: the layers unpacked by umoci into `rootfs`
- * (owners, modes and whiteouts kept), config.json generated from the image configuration. A Proxmox
- * rootfs template gets an empty rootfs and /sbin/init (the proxmox-lxc backend creates the CT from
- * the template itself). Returns the manifest digest. Everything is written under `bundleDir` and its
- * parent (the container's directory), which a failed create removes.
+ * (owners, modes and whiteouts kept), config.json generated from the image configuration. When
+ * `pct` creates the CT from the template volume itself (`forPct`: a rootfs template, or an OCI archive
+ * PVE >= 9.1 maps), the rootfs stays empty and config.json only describes it (/sbin/init for a rootfs
+ * template, the image's command otherwise). Returns the manifest digest. Everything is written under
+ * `bundleDir` and its parent (the container's directory), which a failed create removes.
  */
-export async function writeImageBundle(cfg: Config, log: Logger, src: ImageSource, bundleDir: string, id: string): Promise<string | undefined> {
+export async function writeImageBundle(cfg: Config, log: Logger, src: ImageSource, bundleDir: string, id: string, forPct: boolean): Promise<string | undefined> {
   const rootfs = join(bundleDir, "rootfs");
   mkdirSync(rootfs, { recursive: true, mode: 0o755 });
   const hostname = hostnameFor(id);
+  const root = { uid: 0, gid: 0, additionalGids: [] };
   if (src.kind === "template") {
-    const spec = specFromImage({}, { hostname: hostname ?? "", user: { uid: 0, gid: 0, additionalGids: [] }, reference: src.reference, args: SYSTEM_INIT });
-    if (hostname === undefined) delete spec["hostname"];
-    writeSpec(bundleDir, spec);
+    writeSpec(bundleDir, withHostname(specFromImage({}, { hostname: "", user: root, reference: src.reference, args: SYSTEM_INIT }), hostname));
     return undefined;
+  }
+  if (forPct && src.kind === "archive") {
+    const { manifestDigest, config } = readImageFromArchive(src.path);
+    writeSpec(bundleDir, withHostname(specFromImage(config, { hostname: "", user: root, reference: src.reference }), hostname));
+    return src.digest ?? manifestDigest;
   }
   const layout = join(bundleDir, "..", "image");
   rmSync(layout, { recursive: true, force: true });
@@ -65,11 +71,29 @@ export async function writeImageBundle(cfg: Config, log: Logger, src: ImageSourc
   }
 }
 
+function withHostname(spec: Record<string, unknown>, hostname: string | undefined): Record<string, unknown> {
+  if (hostname === undefined) delete spec["hostname"];
+  else spec["hostname"] = hostname;
+  return spec;
+}
+
 function imageSpec(config: ImageConfig, rootfs: string, reference: string, hostname: string | undefined): Record<string, unknown> {
   const user = resolveUser(config.config?.User ?? "", parsePasswd(readInside(rootfs, "etc/passwd")), parseGroup(readInside(rootfs, "etc/group")));
-  const spec = specFromImage(config, { hostname: hostname ?? "", user, reference });
-  if (hostname === undefined) delete spec["hostname"];
-  return spec;
+  return withHostname(specFromImage(config, { hostname: "", user, reference }), hostname);
+}
+
+/** The manifest digest and configuration straight from an OCI archive's tar members (no extraction). */
+function readImageFromArchive(path: string): { manifestDigest: string; config: ImageConfig } {
+  const cache = new Map<string, string>();
+  return readImageFromLayout((rel) => {
+    if (!cache.has(rel)) {
+      const m = readTarMembers(path, [rel]);
+      const text = m.get(rel);
+      if (text === undefined) throw new BackendError(`OCI archive ${path} has no ${rel}`);
+      cache.set(rel, text);
+    }
+    return cache.get(rel)!;
+  });
 }
 
 async function umociUnpack(cfg: Config, log: Logger, layout: string, rootfs: string): Promise<void> {

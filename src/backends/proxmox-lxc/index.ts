@@ -80,13 +80,14 @@ export class ProxmoxLxcBackend implements Backend {
         }
       },
       consoleSocket: req.consoleSocket !== undefined,
+      imageMappedByProxmox: req.template?.oci === true,
     });
     for (const note of plan.notes) this.ctx.log.warn({ id: req.id }, `proxmox-lxc: ${note}`);
     let intent: Intent = {};
     let template: string;
     if (req.template !== undefined) {
-      // a Proxmox template (create --image): pct extracts it; nothing of ours to pack or remove later
-      template = req.template;
+      // a Proxmox template or OCI archive (create --image): pct extracts it; nothing of ours to pack or remove later
+      template = req.template.volid;
     } else {
       const fileName = templateFileName(req.id);
       intent = { archive: join(this.s.templateDir, fileName) };
