@@ -127,6 +127,16 @@ describe("proxmox-lxc plan: what is mapped", () => {
     expect(p.lxcLines).toContain(line);
   });
 
+  it("an OCI archive Proxmox maps itself: no --entrypoint and no process lines, the CT options stay", () => {
+    const spec = { ...baseSpec(), annotations: { "org.opencontainers.image.stopSignal": "SIGQUIT" }, process: { ...baseSpec().process, rlimits: [{ type: "RLIMIT_NOFILE", soft: 1, hard: 2 }] } };
+    const p = planContainer(input(spec, { imageMappedByProxmox: true }));
+    expect(opt(p, "--entrypoint")).toBeUndefined();
+    expect(p.lxcLines).toEqual([]);
+    expect(opt(p, "--hostname")).toBe("web-01");
+    expect(opt(p, "--rootfs")).toBe("local-lvm:4");
+    expect(opt(p, "--net0")).toBe("name=eth0,bridge=vmbr0,ip=dhcp");
+  });
+
   it("no stop signal annotation: no lxc.signal.halt; an unknown one is refused", () => {
     expect(planContainer(input(baseSpec())).lxcLines.some((l) => l.startsWith("lxc.signal.halt"))).toBe(false);
     expect(() => planContainer(input({ ...baseSpec(), annotations: { "org.opencontainers.image.stopSignal": "SIGNOPE\nx" } }))).toThrowError(
