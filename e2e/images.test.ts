@@ -328,6 +328,10 @@ describe("create --image", () => {
     const pctConfig = configFile({ ...cfg, backends: { "proxmox-lxc": { ...cfg.backends["proxmox-lxc"], ociImages: "pct" } } });
     const id = cleanup.nexcage(root, "img-pve-oci");
     const before = files(simCache);
+    // refused before anything is pulled: proxmox-lxc has no foreground run
+    const fg = await n(["run", "--image", ref("v3"), "img-pve-fg"], { config: pctConfig });
+    expect(nexcageMessage(fg.stderr)).toBe("backend proxmox-lxc cannot run in the foreground; use run --detach");
+    expect(files(simCache)).toEqual(before);
     const r = await n(["run", "-d", "--image", ref("v3"), id], { config: pctConfig }); // pulled when missing
     expect(r, r.stderr).toMatchObject({ code: 0 });
     expect(files(simCache)).toEqual([...before, ".busybox_v3.tar.nexcage.json", "busybox_v3.tar"].sort());

@@ -141,12 +141,13 @@ export class Runtime {
 
   // ---- create / run --------------------------------------------------------------------------
 
-  private async prepare(o: CreateOptions): Promise<Prepared> {
+  private async prepare(o: CreateOptions, foreground = false): Promise<Prepared> {
     validateContainerId(o.id);
     if (o.image !== undefined) {
       // an image: routed by id alone (there are no bundle annotations yet), found or pulled before the lock
       const r = route(o.id, {}, this.opts.config.config);
       this.log.debug({ id: o.id, backend: r.backend, reason: r.reason, image: o.image }, `route: ${o.id} -> ${r.backend} (${r.reason})`);
+      if (foreground) await this.foregroundBackend(r.backend); // refuse before pulling anything
       const { resolveImage } = await import("../images/for-create.js");
       const image = await resolveImage(this.opts.config.config, this.log, o.image, r.backend, { authFile: o.authFile });
       return { image, backend: r.backend, reason: r.reason };
@@ -283,6 +284,12 @@ export class Runtime {
     }
   }
 
+  private async foregroundBackend(name: BackendName): Promise<Backend & Required<Pick<Backend, "run">>> {
+    const b = await this.backend(name);
+    if (!b.run) throw new StatusError(`backend ${name} cannot run in the foreground; use run --detach`);
+    return b as Backend & Required<Pick<Backend, "run">>;
+  }
+
   /** `run`: create and start; in the foreground, wait for the process and return its exit code. */
   async run(o: CreateOptions & { detach: boolean }): Promise<number> {
     if (o.detach) {
@@ -295,11 +302,8 @@ export class Runtime {
       }
       return 0;
     }
-    const prepared = await this.prepare(o);
-    const b = await this.backend(prepared.backend);
-    if (!b.run) {
-      throw new StatusError(`backend ${prepared.backend} cannot run in the foreground; use run --detach`);
-    }
+    const prepared = await this.prepare(o, true);
+    const b = await this.foregroundBackend(prepared.backend);
     let lock: Lock | undefined = await this.lock(o.id);
     let started: { pid: number; startTime?: string } | undefined;
     const forward = (sig: NodeJS.Signals) => {
