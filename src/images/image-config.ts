@@ -61,7 +61,7 @@ export function readImageFromLayout(read: (relPath: string) => string, tag?: str
   if (candidates.length === 0) throw new BackendError(tag === undefined ? "image layout holds no manifest" : `image layout has no image tagged ${JSON.stringify(tag)}`);
   if (candidates.length > 1) throw new BackendError("image layout holds several images: name one with oci:<path>:<tag>");
   const desc = candidates[0]!;
-  if (desc.mediaType !== undefined && !/manifest/.test(desc.mediaType)) throw new BackendError(`image index entry ${desc.digest} is a ${desc.mediaType}, not an image manifest`);
+  if (desc.mediaType !== undefined && !/manifest/.test(desc.mediaType)) throw new BackendError(`image index entry ${desc.digest} is a ${JSON.stringify(desc.mediaType)}, not an image manifest`);
   const manifest = parsed(manifestSchema, read(blobPath(desc.digest)), `manifest ${desc.digest}`);
   const config = parsed(imageConfigSchema, read(blobPath(manifest.config.digest)), `config ${manifest.config.digest}`);
   return { manifestDigest: desc.digest, config };

@@ -26,7 +26,7 @@ export function imageArgs(config: ImageConfig): string[] {
 export function specFromImage(config: ImageConfig, o: { hostname: string; user: ResolvedUser; reference: string; args?: readonly string[] }): Record<string, unknown> {
   const args = o.args ? [...o.args] : imageArgs(config);
   if (args.length === 0) throw new BackendError(`image ${o.reference} has no entrypoint or command to run`);
-  if (config.os !== undefined && config.os !== "linux") throw new BackendError(`image ${o.reference} is for ${config.os}, not linux`);
+  if (config.os !== undefined && config.os !== "linux") throw new BackendError(`image ${o.reference} is for ${JSON.stringify(config.os)}, not linux`);
   const env = [...(config.config?.Env ?? [])];
   if (!env.some((e) => e.startsWith("PATH="))) env.unshift(DEFAULT_PATH);
   const cwd = config.config?.WorkingDir || "/";

@@ -76,7 +76,7 @@ describe("specFromImage", () => {
   it.each([
     [{ config: {} }, /has no entrypoint or command/],
     [{ config: { Entrypoint: [], Cmd: [] } }, /has no entrypoint or command/],
-    [{ os: "windows", config: { Cmd: ["x"] } }, /is for windows, not linux/],
+    [{ os: "windows", config: { Cmd: ["x"] } }, /is for "windows", not linux/],
     [{ config: { Cmd: ["x"], WorkingDir: "srv" } }, /relative working directory/],
   ])("%j is refused", (c, re) => {
     expect(() => specFromImage(c, { hostname: "h", user, reference: "r" })).toThrowError(re);
