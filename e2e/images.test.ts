@@ -412,5 +412,11 @@ describe("pull on a terminal", () => {
     expect(r.stdout).toContain(`Digest: ${manifestDigest}`);
     expect(r.stdout.trimEnd().split(/\r?\n/).pop()).toBe("local:vztmpl/busybox_v1.tar");
     expect((await n(["rmi", ref("v1")])).code).toBe(0);
+
+    // a failure on a terminal: skopeo's own error is classified, the user sees nexcage's one line
+    const bad = cmd.replace(`'${ref("v1")}'`, `'${ref("nope")}'`);
+    const f = await run("script", ["--quiet", "--return", "--command", bad, "/dev/null"], { timeoutMs: 120_000, env: { ...process.env, NEXCAGE_CONFIG: undefined } });
+    expect(f.exitCode).toBe(1);
+    expect(f.stdout.trim()).toBe(`nexcage: pull ${ref("nope")}: no such image in registry ${registry.host} (unknown repository or tag)`);
   });
 });
