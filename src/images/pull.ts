@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync, renameSync, rmSync, existsSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config/schema.js";
 import { BackendError, InvalidArgumentError } from "../errors.js";
@@ -60,6 +60,7 @@ export async function pullImage(cfg: Config, log: Logger, ref: RegistryReference
   } catch (e) {
     throw new BackendError(`storage '${storage.id}': cannot create ${storage.dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+  removeStaleTemporaries(storage.dir, file);
   const temp = `${target}.tmp.${process.pid}`;
   const digestFile = join(storage.dir, `.${file}.digest.${process.pid}`);
   log.info({ reference: ref.normalized, storage: storage.id }, `pulling ${ref.normalized} into ${storage.id}:vztmpl/${file}`);
@@ -84,4 +85,22 @@ export async function pullImage(cfg: Config, log: Logger, ref: RegistryReference
   const entry = entryFor(storage.id, storage.dir, file);
   if (!entry) throw new BackendError(`pull ${ref.normalized}: ${target} vanished after the pull`);
   return entry;
+}
+
+/** What a pull killed midway left (`<file>.tmp.<pid>`, `.<file>.digest.<pid>`), once its process is gone. */
+function removeStaleTemporaries(dir: string, file: string): void {
+  for (const name of readdirSync(dir)) {
+    const m = name.startsWith(`${file}.tmp.`) ? name.slice(file.length + 5) : name.startsWith(`.${file}.digest.`) ? name.slice(file.length + 9) : undefined;
+    if (m === undefined || !/^[0-9]+$/.test(m) || processAlive(Number(m))) continue;
+    rmSync(join(dir, name), { force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
