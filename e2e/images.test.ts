@@ -218,8 +218,11 @@ describe("create --image", () => {
     expect(files(localCache)).toContain("busybox_v2.tar");
     const state = JSON.parse((await n(["state", id])).stdout);
     expect(state).toMatchObject({ id, status: "running", bundle: join(root, id, "bundle") });
+    expect(state.annotations["org.opencontainers.image.ref.name"]).toBe(ref("v2"));
     const rec = JSON.parse(readFileSync(join(root, id, "state.json"), "utf8"));
     expect(rec.nexcage.image).toEqual({ reference: ref("v2"), volid: "local:vztmpl/busybox_v2.tar", digest: manifestDigest });
+    // a taken id is refused before any pull (an unknown tag would otherwise be the error)
+    expect(nexcageMessage((await n(["create", "--image", ref("nope"), id])).stderr)).toBe("container with given ID already exists");
     const out = await report(state.pid);
     expect(out.args).toBe("zero one");
     expect(out.env).toMatch(/^GREETING=hello from the image$/m);

@@ -147,7 +147,9 @@ export class Runtime {
       // an image: routed by id alone (there are no bundle annotations yet), found or pulled before the lock
       const r = route(o.id, {}, this.opts.config.config);
       this.log.debug({ id: o.id, backend: r.backend, reason: r.reason, image: o.image }, `route: ${o.id} -> ${r.backend} (${r.reason})`);
-      if (foreground) await this.foregroundBackend(r.backend); // refuse before pulling anything
+      // refuse what is bound to fail before pulling anything (both are checked again under the lock)
+      if (foreground) await this.foregroundBackend(r.backend);
+      if (this.taken(o.id)) throw new ContainerExistsError(o.id);
       const { resolveImage } = await import("../images/for-create.js");
       const image = await resolveImage(this.opts.config.config, this.log, o.image, r.backend, { authFile: o.authFile });
       return { image, backend: r.backend, reason: r.reason };
@@ -158,16 +160,19 @@ export class Runtime {
     return { bundle, backend: r.backend, reason: r.reason };
   }
 
-  /** Under the lock: refuse a taken id, clear crash leftovers, write the `creating` record. */
-  private async begin(o: CreateOptions, p: Prepared): Promise<{ rec: ContainerRecord; req: Omit<CreateRequest, "bundle"> }> {
-    let existing: ContainerRecord | undefined;
+  /** An id with a record (also a corrupt one) is taken; a directory without one is crash debris. */
+  private taken(id: string): boolean {
     try {
-      existing = this.store.read(o.id);
+      return this.store.read(id) !== undefined;
     } catch (e) {
-      if (e instanceof CorruptRecordError) throw new ContainerExistsError(o.id);
+      if (e instanceof CorruptRecordError) return true;
       throw e;
     }
-    if (existing) throw new ContainerExistsError(o.id);
+  }
+
+  /** Under the lock: refuse a taken id, clear crash leftovers, write the `creating` record. */
+  private async begin(o: CreateOptions, p: Prepared): Promise<{ rec: ContainerRecord; req: Omit<CreateRequest, "bundle"> }> {
+    if (this.taken(o.id)) throw new ContainerExistsError(o.id);
     if (!this.store.makeDir(o.id)) {
       // A directory without a record: a create that crashed before its first write. Clear it.
       await this.purge(o.id);
@@ -218,8 +223,13 @@ export class Runtime {
     if (p.bundle) return { rec, req: { ...req, bundle: p.bundle } };
     const { materialise } = await import("../images/for-create.js");
     const m = await materialise(this.opts.config.config, this.log, p.image!, join(req.dir, IMAGE_BUNDLE), req.id);
-    const withDigest: ContainerRecord = { ...rec, nexcage: { ...rec.nexcage, image: m.record } };
-    return { rec: withDigest, req: { ...req, bundle: m.bundle, ...(m.template !== undefined ? { template: m.template } : {}) } };
+    const annotations = m.bundle.annotations;
+    const full: ContainerRecord = {
+      ...rec,
+      ...(Object.keys(annotations).length > 0 ? { annotations: { ...annotations } } : {}),
+      nexcage: { ...rec.nexcage, image: m.record },
+    };
+    return { rec: full, req: { ...req, bundle: m.bundle, ...(m.template !== undefined ? { template: m.template } : {}) } };
   }
 
   private withInit(rec: ContainerRecord, created: Created, status: Status): ContainerRecord {
