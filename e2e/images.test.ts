@@ -403,6 +403,17 @@ describe("create --image with a Proxmox template", () => {
     expect((await n(["delete", "--force", id], { config: pveConfig })).code).toBe(0);
     expect(existsSync(join(simRoot, "etc/pve/lxc", `${vmid}.conf`))).toBe(false);
     expect(files(simCache)).toContain(file);
+
+    // the same template by its absolute path (pct create accepts paths from root); for crun it is refused
+    const byPath = cleanup.nexcage(root, "img-pve-path");
+    const c = await n(["create", "--image", join(simCache, file), byPath], { config: pveConfig });
+    expect(c, c.stderr).toMatchObject({ code: 0 });
+    expect(JSON.parse(readFileSync(join(root, byPath, "state.json"), "utf8")).nexcage.ref.template).toBe(join(simCache, file));
+    expect(JSON.parse((await n(["state", byPath], { config: pveConfig })).stdout).status).toBe("created");
+    expect((await n(["delete", byPath], { config: pveConfig })).code).toBe(0);
+    expect(nexcageMessage((await n(["create", "--image", join(simCache, file), "img-crun-path"])).stderr)).toBe(
+      `${join(simCache, file)} is a Proxmox template, usable only by the proxmox-lxc backend (this container routes to crun)`,
+    );
     expect((await n(["rmi", `local:vztmpl/${file}`], { config: pveConfig })).code).toBe(0);
     expect(files(simCache)).not.toContain(file);
   });

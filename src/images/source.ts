@@ -6,7 +6,8 @@ import type { Logger } from "../log.js";
 import { findStored, storedLocation } from "./find.js";
 import type { ImageEntry } from "./image-store.js";
 import { pullImage } from "./pull.js";
-import type { ImageReference } from "./reference.js";
+import { TEMPLATE_EXTENSION, type ImageReference } from "./reference.js";
+import { ociArchiveInfo } from "./tar-members.js";
 
 /** Where the content of an image reference is on this host, ready to be unpacked or handed to pct. */
 export interface ImageSource {
@@ -41,6 +42,10 @@ export async function resolveImageSource(cfg: Config, log: Logger, ref: ImageRef
     if (ref.transport === "oci" && !dir) throw new BackendError(`image ${input}: an OCI layout is a directory`);
     if (ref.transport === "oci-archive" && dir) throw new BackendError(`image ${input}: an OCI archive is a file`);
     if (dir && !existsSync(resolve(path, "oci-layout"))) throw new BackendError(`image ${input}: not an OCI layout (no oci-layout file)`);
+    if (!dir && ref.transport === "auto" && TEMPLATE_EXTENSION.test(path) && ociArchiveInfo(path) === undefined) {
+      // a rootfs template given by its path (pct create takes absolute paths from root)
+      return { kind: "template", path, volid: path, reference: path };
+    }
     return { kind: dir ? "layout" : "archive", path, reference: path, ...(ref.tag !== undefined ? { tag: ref.tag } : {}) };
   }
   const stored = findStored(cfg, ref);
