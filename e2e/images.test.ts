@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../src/exec/run.js";
 import { Cleanup, configFile, nexcage, nexcageMessage, REPO, tempDir, waitFor } from "./helpers.js";
+import { RO_NODE } from "./paths.js";
 import { SIM, simLxcSettings } from "./pve-sim.js";
 import { buildImage, LocalRegistry, pushImage } from "./registry.js";
 
@@ -275,6 +276,20 @@ describe("create --image", () => {
     expect(nexcageMessage(t.stderr)).toBe("local:vztmpl/rootfs-1.0_amd64.tar.gz is a Proxmox template, usable only by the proxmox-lxc backend (this container routes to crun)");
     expect(dirIds()).toEqual([]);
     expect((await n(["rmi", "rootfs-1.0_amd64.tar.gz"])).code).toBe(0);
+  });
+
+  it("crun through its libcrun driver (in-process create): run -d --image behaves the same", async () => {
+    const cfg = configFile({ defaultBackend: "crun", backends: { crun: { driver: "libcrun" } }, images: { storageConfig: storageCfg } });
+    const id = cleanup.nexcage(root, "img-libcrun");
+    const r = await nexcage(root, ["run", "-d", "--image", `oci:${join(work, "build", "layout")}:v1`, id], { config: cfg, node: RO_NODE });
+    expect(r, r.stderr).toMatchObject({ code: 0 });
+    const state = JSON.parse((await nexcage(root, ["state", id], { config: cfg, node: RO_NODE })).stdout);
+    expect(state.status).toBe("running");
+    const out = await report(state.pid);
+    expect(out.uid).toBe("1000");
+    expect(out.cwd).toBe("/srv");
+    expect((await nexcage(root, ["delete", "--force", id], { config: cfg, node: RO_NODE })).code).toBe(0);
+    expect(existsSync(join(root, id))).toBe(false);
   });
 
   it("crun: an image without a command, and an image whose user does not exist, fail the create and leave nothing", async () => {
