@@ -3,14 +3,14 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../src/exec/run.js";
 import { readProcStat } from "../src/proc/stat.js";
-import { Cleanup, configFile, makeBundle, nexcage, nexcageMessage, REPO, tempDir, waitFor } from "./helpers.js";
+import { Cleanup, configFile, makeBundle, nexcage, nexcageMessage, tempDir, waitFor } from "./helpers.js";
+import { SIM, simLxcSettings } from "./pve-sim.js";
 
 /**
  * The proxmox-lxc backend through the pct/pvesh stand-in (test/sim), which runs real LXC. Nothing is
  * mocked: nexcage runs the stand-in's executables as it would run Proxmox's.
  */
 const cleanup = new Cleanup();
-const SIM = join(REPO, "test", "sim", "bin");
 const simRoot = cleanup.dir(tempDir("pve"));
 chmodSync(simRoot, 0o755); // unprivileged CTs need every directory above their rootfs searchable
 const env = { PVE_SIM_ROOT: simRoot };
@@ -18,19 +18,7 @@ const env = { PVE_SIM_ROOT: simRoot };
 const base = 830_000_000 + (process.pid % 10_000) * 100;
 const settings = (over: Record<string, unknown> = {}) => ({
   defaultBackend: "proxmox-lxc",
-  backends: {
-    "proxmox-lxc": {
-      pct: join(SIM, "pct"),
-      pvesh: join(SIM, "pvesh"),
-      storage: "ctstore",
-      rootfsSizeGiB: 1,
-      templateDir: join(simRoot, "var/lib/vz/template/cache"),
-      confDir: join(simRoot, "etc/pve/lxc"),
-      lockDir: join(simRoot, "run/lock/lxc"),
-      vmidRange: { min: base, max: base + 99 },
-      ...over,
-    },
-  },
+  backends: { "proxmox-lxc": simLxcSettings(simRoot, base, over) },
 });
 const config = configFile(settings());
 const root = cleanup.dir(tempDir("pve-root"));

@@ -17,6 +17,9 @@ import { register as ps } from "./commands/ps.js";
 import { register as pauseResume } from "./commands/pause.js";
 import { register as update } from "./commands/update.js";
 import { register as features } from "./commands/features.js";
+import { register as pull } from "./commands/pull.js";
+import { register as images } from "./commands/images.js";
+import { register as rmi } from "./commands/rmi.js";
 
 /** The commander program: global flags first (as containerd passes them), one file per command. */
 export function buildProgram(): { program: Command; ctx: CliContext } {
@@ -41,7 +44,7 @@ export function buildProgram(): { program: Command; ctx: CliContext } {
       ctx.exitCode = 0;
       throw new VersionShown();
     });
-  for (const reg of [create, start, state, kill, del, run, exec, ps, pauseResume, update, list, spec, features, stop, health, version]) reg(program, ctx);
+  for (const reg of [create, start, state, kill, del, run, exec, ps, pauseResume, update, list, spec, features, stop, health, version, pull, images, rmi]) reg(program, ctx);
   // `help [command]`: an unknown topic is an error (one line), not a usage dump with exit 1
   program.helpCommand(false);
   program

@@ -1,5 +1,6 @@
 import { proxmoxLxcSettingsSchema } from "../backends/proxmox-lxc/settings.js";
 import { proxmoxVmSettingsSchema } from "../backends/proxmox-vm/settings.js";
+import { imagesSettingsSchema } from "../images/settings.js";
 import { array, enum as zEnum, number, record, strictObject, string, type output, type input } from "zod";
 
 export const BACKEND_NAMES = ["crun", "runc", "proxmox-lxc", "proxmox-vm"] as const;
@@ -66,6 +67,8 @@ export const configSchema = strictObject({
       }).prefault({}),
     })
     .prefault({}),
+  /** Image pulls (pull, images, rmi, create --image). */
+  images: imagesSettingsSchema.prefault({}),
   /** Seconds an operation waits for another one on the same container before giving up. */
   lockTimeoutSeconds: number().positive().max(3600).default(60),
 });

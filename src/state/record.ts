@@ -26,6 +26,8 @@ export const recordSchema = object({
     pidStartTime: string().optional(),
     /** The config file the container was created under. */
     configSource: string(),
+    /** The image a `create --image` made the container from (`rmi` refuses to remove it while this record exists). */
+    image: object({ reference: string(), volid: string().optional(), digest: string().optional() }).optional(),
     /** The nexcage process that wrote the `creating` record; while it lives, the create is in progress. */
     creator: object({ pid: number().int().positive(), startTime: string() }).optional(),
   }),

@@ -54,17 +54,27 @@ export class ProxmoxLxcBackend implements Backend {
         }
       },
       consoleSocket: req.consoleSocket !== undefined,
+      imageMappedByProxmox: req.template?.oci === true,
     });
     for (const note of plan.notes) this.ctx.log.warn({ id: req.id }, `proxmox-lxc: ${note}`);
-    const fileName = templateFileName(req.id);
-    const archive = join(this.s.templateDir, fileName);
-    writeIntent(req.dir, INTENT, { files: [archive] });
-    await packRootfs(req.bundle.rootfs, this.s.templateDir, fileName, this.tools.timeoutMs);
-    const template = `${this.s.templateStorage}:vztmpl/${fileName}`;
+    let files: string[] = [];
+    let template: string;
+    let archive: string | undefined;
+    if (req.template !== undefined) {
+      // a Proxmox template or OCI archive (create --image): pct extracts it; nothing of ours to pack or remove later
+      template = req.template.volid;
+    } else {
+      const fileName = templateFileName(req.id);
+      archive = join(this.s.templateDir, fileName);
+      files = [archive];
+      writeIntent(req.dir, INTENT, { files });
+      await packRootfs(req.bundle.rootfs, this.s.templateDir, fileName, this.tools.timeoutMs);
+      template = `${this.s.templateStorage}:vztmpl/${fileName}`;
+    }
     const vmid = await withFreeVmid(
       { range: this.s.vmidRange, nextId: () => runPve(this.tools, "pvesh", ["get", "/cluster/nextid"], "create failed") },
       async (candidate) => {
-        writeIntent(req.dir, INTENT, { files: [archive], vmid: candidate });
+        writeIntent(req.dir, INTENT, { files, vmid: candidate });
         await this.pct(["create", String(candidate), template, ...plan.createOptions], "create failed", candidate);
       },
       (e) => {
@@ -75,7 +85,7 @@ export class ProxmoxLxcBackend implements Backend {
       MAX_VMID_TRIES,
     );
     await appendRawLines(join(this.s.confDir, `${vmid}.conf`), join(this.s.lockDir, `pve-config-${vmid}.lock`), plan.lxcLines, this.tools.timeoutMs);
-    return { ref: { vmid, template, archive }, pid: 0 };
+    return { ref: { vmid, template, ...(archive !== undefined ? { archive } : {}) }, pid: 0 };
   }
 
   async start(rec: ContainerRecord): Promise<{ pid: number }> {

@@ -1,4 +1,4 @@
-import { array, boolean, number, strictObject, string, type output } from "zod";
+import { array, boolean, enum as zEnum, number, strictObject, string, type output } from "zod";
 import { absolutePath, bridgeName, ipv4, ipv4Config, storageId, tag, vmidRange } from "../proxmox/pve-schema.js";
 
 /** backends."proxmox-lxc" in the config file. */
@@ -23,6 +23,11 @@ export const proxmoxLxcSettingsSchema = strictObject({
   features: string().regex(/^(force_rw_sys|fuse|keyctl|mknod|nesting|mount)=[A-Za-z0-9;]+(,(force_rw_sys|fuse|keyctl|mknod|nesting|mount)=[A-Za-z0-9;]+)*$/, "key=value pairs of pct features").optional(),
   tags: array(tag).default([]),
   timeoutSeconds: number().positive().max(3600).default(300),
+  /**
+   * create --image with an OCI archive in template storage: `unpack` (nexcage unpacks it and maps its
+   * config, any PVE version) or `pct` (the archive goes to `pct create`, which maps it; PVE >= 9.1).
+   */
+  ociImages: zEnum(["unpack", "pct"]).default("unpack"),
   /** Where Proxmox keeps CT configs (/etc/pve/lxc links to this node's directory). */
   confDir: absolutePath.default("/etc/pve/lxc"),
   /** Where Proxmox keeps the configs' flock files. */

@@ -16,6 +16,7 @@ const planSpecSchema = looseObject({
   }),
   root: looseObject({ path: string(), readonly: boolean().optional() }),
   hostname: string().optional(),
+  annotations: record(string(), string()).optional(),
   mounts: array(mountSchema).optional(),
   hooks: record(string(), array(looseObject({}))).optional(),
   linux: looseObject({

@@ -117,6 +117,33 @@ describe("proxmox-lxc plan: what is mapped", () => {
     expect(p.lxcLines).toEqual(expect.arrayContaining(["lxc.prlimit.nofile: 1024:4096", "lxc.cap.keep: kill net_bind_service", "lxc.sysctl.kernel.shmmax: 4096", "lxc.sysctl.fs.mqueue.msg_max: 20"]));
   });
 
+  it.each([
+    ["SIGQUIT", "lxc.signal.halt: SIGQUIT"],
+    ["quit", "lxc.signal.halt: SIGQUIT"],
+    ["15", "lxc.signal.halt: SIGTERM"],
+    ["SIGRTMIN+3", "lxc.signal.halt: SIGRTMIN+3"],
+  ])("an image's stop signal annotation %s becomes %s (as PVE 9.1 maps StopSignal)", (sig, line) => {
+    const p = planContainer(input({ ...baseSpec(), annotations: { "org.opencontainers.image.stopSignal": sig } }));
+    expect(p.lxcLines).toContain(line);
+  });
+
+  it("an OCI archive Proxmox maps itself: no --entrypoint and no process lines, the CT options stay", () => {
+    const spec = { ...baseSpec(), annotations: { "org.opencontainers.image.stopSignal": "SIGQUIT" }, process: { ...baseSpec().process, rlimits: [{ type: "RLIMIT_NOFILE", soft: 1, hard: 2 }] } };
+    const p = planContainer(input(spec, { imageMappedByProxmox: true }));
+    expect(opt(p, "--entrypoint")).toBeUndefined();
+    expect(p.lxcLines).toEqual([]);
+    expect(opt(p, "--hostname")).toBe("web-01");
+    expect(opt(p, "--rootfs")).toBe("local-lvm:4");
+    expect(opt(p, "--net0")).toBe("name=eth0,bridge=vmbr0,ip=dhcp");
+  });
+
+  it("no stop signal annotation: no lxc.signal.halt; an unknown one is refused", () => {
+    expect(planContainer(input(baseSpec())).lxcLines.some((l) => l.startsWith("lxc.signal.halt"))).toBe(false);
+    expect(() => planContainer(input({ ...baseSpec(), annotations: { "org.opencontainers.image.stopSignal": "SIGNOPE\nx" } }))).toThrowError(
+      /^annotation org\.opencontainers\.image\.stopSignal: unknown signal "SIGNOPE\\nx"$/,
+    );
+  });
+
   it("security settings Proxmox replaces are noted, not dropped silently", () => {
     const spec = { ...baseSpec(), process: { ...baseSpec().process, apparmorProfile: "x", noNewPrivileges: true }, linux: { ...baseSpec().linux, seccomp: {}, maskedPaths: ["/proc/kcore"] } };
     expect(planContainer(input(spec)).notes).toEqual([
