@@ -185,8 +185,12 @@ export class OciCliBackend implements Backend {
     await this.call(dir, ["delete", "--force", id], "delete failed");
   }
 
+  /** The init's /proc entry; the runtime's exec fifo tells created (still there) from started. */
   async probe(rec: ContainerRecord): Promise<Probe> {
-    return probeInitProcess(rec);
+    return probeInitProcess(rec, () => {
+      const root = rec.nexcage.ref["root"];
+      return typeof root === "string" && !existsSync(join(root, rec.id, "exec.fifo"));
+    });
   }
 
   async exec(rec: ContainerRecord, req: ExecRequest): Promise<ExitCode> {

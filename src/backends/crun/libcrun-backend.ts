@@ -1,11 +1,11 @@
 import { mkdirSync } from "node:fs";
+import { crashPoint } from "../../crash-point.js";
 import { BackendError, oneLine } from "../../errors.js";
 import type { Signal } from "../../oci/signals.js";
 import type { ContainerRecord } from "../../state/record.js";
 import type { Backend, BackendContext, Created, CreateRequest, ExecRequest, ExitCode, HealthReport, Probe } from "../backend.js";
 import type { OciCliBackend } from "../oci-cli.js";
 import { readPidFile } from "../pid-file.js";
-import { probeInitProcess } from "../probe.js";
 import type { Libcrun } from "./libcrun.js";
 
 /**
@@ -36,6 +36,7 @@ export class LibcrunBackend implements Backend {
   async create(req: CreateRequest): Promise<Created> {
     const stateRoot = this.cli.runtimeRoot(req.dir);
     mkdirSync(stateRoot, { recursive: true, mode: 0o700 });
+    crashPoint("libcrun:state-root-made");
     this.ctx.log.debug({ id: req.id, stateRoot }, "libcrun: create");
     try {
       this.lib.create({
@@ -90,8 +91,8 @@ export class LibcrunBackend implements Backend {
     }
   }
 
-  async probe(rec: ContainerRecord): Promise<Probe> {
-    return probeInitProcess(rec);
+  probe(rec: ContainerRecord): Promise<Probe> {
+    return this.cli.probe(rec);
   }
 
   run(req: CreateRequest, onStarted: (created: Created) => Promise<void>): Promise<ExitCode> {

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { crashPoint } from "../../crash-point.js";
 import { BackendError } from "../../errors.js";
 import type { Signal } from "../../oci/signals.js";
 import { isSameLiveProcess, readProcStat } from "../../proc/stat.js";
@@ -9,7 +10,7 @@ import { appendRawLines } from "./conf-file.js";
 import { PctError } from "./pct-errors.js";
 import { parseNextId, parseStatus, runPve, type PveTools } from "./pct.js";
 import { configIsFor, planContainer } from "./plan.js";
-import { packRootfs, templateFileName } from "./rootfs.js";
+import { packRootfs, partialArchive, templateFileName } from "./rootfs.js";
 import type { ProxmoxLxcSettings } from "./settings.js";
 
 /** Written before `pct create`, so a crash can always be cleaned up from the id alone. */
@@ -85,14 +86,18 @@ export class ProxmoxLxcBackend implements Backend {
     const fileName = templateFileName(req.id);
     const intent: Intent = { archive: join(this.s.templateDir, fileName) };
     this.writeIntent(req.dir, intent);
+    crashPoint("proxmox-lxc:intent-written");
     await packRootfs(req.bundle.rootfs, this.s.templateDir, fileName, this.tools.timeoutMs);
+    crashPoint("proxmox-lxc:template-packed");
     const template = `${this.s.templateStorage}:vztmpl/${fileName}`;
     let vmid: number | undefined;
     let tries = 0;
     for await (const candidate of this.vmidCandidates()) {
       this.writeIntent(req.dir, { ...intent, vmid: candidate });
+      crashPoint("proxmox-lxc:vmid-chosen");
       try {
         await this.pct(["create", String(candidate), template, ...plan.createOptions], "create failed", candidate);
+        crashPoint("proxmox-lxc:ct-created");
         vmid = candidate;
         break;
       } catch (e) {
@@ -114,6 +119,7 @@ export class ProxmoxLxcBackend implements Backend {
   async start(rec: ContainerRecord): Promise<{ pid: number }> {
     const vmid = this.vmidOf(rec);
     await this.pct(["start", String(vmid)], "start failed", vmid);
+    crashPoint("proxmox-lxc:ct-started");
     const status = parseStatus(await this.pct(["status", String(vmid), "--verbose"], "start failed", vmid));
     const pid = Number(status["pid"]);
     if (status["status"] !== "running" || !Number.isInteger(pid) || pid <= 0) {
@@ -123,9 +129,15 @@ export class ProxmoxLxcBackend implements Backend {
   }
 
   async kill(rec: ContainerRecord, signal: Signal, all: boolean): Promise<void> {
-    const start = rec.nexcage.pidStartTime;
-    if (rec.pid <= 0 || start === undefined || !isSameLiveProcess(rec.pid, start)) throw new BackendError("container not running");
-    const targets = all ? processesInPidNamespaceOf(rec.pid) : [rec.pid];
+    let pid = rec.pid;
+    let start = rec.nexcage.pidStartTime;
+    if (pid <= 0 && rec.status === "created") {
+      // started by a `start` that crashed before recording the init: Proxmox knows its pid
+      pid = (await this.probe(rec)).pid;
+      start = pid > 0 ? readProcStat(pid)?.startTime : undefined;
+    }
+    if (pid <= 0 || start === undefined || !isSameLiveProcess(pid, start)) throw new BackendError("container not running");
+    const targets = all ? processesInPidNamespaceOf(pid) : [pid];
     for (const pid of targets) {
       try {
         process.kill(pid, signal.number);
@@ -138,6 +150,7 @@ export class ProxmoxLxcBackend implements Backend {
   async delete(rec: ContainerRecord, force: boolean): Promise<void> {
     const vmid = this.vmidOf(rec);
     await this.destroy(vmid, force);
+    crashPoint("proxmox-lxc:ct-destroyed");
     const archive = rec.nexcage.ref["archive"];
     if (typeof archive === "string") rmSync(archive, { force: true });
   }
@@ -164,7 +177,11 @@ export class ProxmoxLxcBackend implements Backend {
         if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
       }
     }
-    if (intent.archive !== undefined) rmSync(intent.archive, { force: true });
+    if (intent.archive !== undefined) {
+      rmSync(intent.archive, { force: true });
+      // a crash while tar ran leaves its output under the temporary name
+      rmSync(partialArchive(intent.archive), { force: true });
+    }
   }
 
   async probe(rec: ContainerRecord): Promise<Probe> {
