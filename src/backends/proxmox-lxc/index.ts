@@ -15,6 +15,11 @@ import type { ProxmoxLxcSettings } from "./settings.js";
 
 /** Written before `pct create`, so a crash can always be cleaned up from the id alone. */
 const INTENT = "proxmox-lxc.json";
+/**
+ * Written before `pct start` (removed if it fails): a CT that is not running while its record still
+ * says `created` ran and stopped, after a start that crashed before it could record the init.
+ */
+const STARTED = "proxmox-lxc.started";
 const MAX_VMID_TRIES = 20;
 
 interface Intent {
@@ -107,7 +112,7 @@ export class ProxmoxLxcBackend implements Backend {
     }
     if (vmid === undefined) throw new BackendError("create failed: no VMID");
     await appendRawLines(join(this.s.confDir, `${vmid}.conf`), join(this.s.lockDir, `pve-config-${vmid}.lock`), plan.lxcLines, this.tools.timeoutMs);
-    return { ref: { vmid, template, archive: intent.archive }, pid: 0 };
+    return { ref: { vmid, template, archive: intent.archive, dir: req.dir }, pid: 0 };
   }
 
   private vmidOf(rec: ContainerRecord): number {
@@ -118,7 +123,14 @@ export class ProxmoxLxcBackend implements Backend {
 
   async start(rec: ContainerRecord): Promise<{ pid: number }> {
     const vmid = this.vmidOf(rec);
-    await this.pct(["start", String(vmid)], "start failed", vmid);
+    const started = startedMarker(rec);
+    if (started !== undefined) writeFileSync(started, "");
+    try {
+      await this.pct(["start", String(vmid)], "start failed", vmid);
+    } catch (e) {
+      if (started !== undefined) rmSync(started, { force: true });
+      throw e;
+    }
     crashPoint("proxmox-lxc:ct-started");
     const status = parseStatus(await this.pct(["status", String(vmid), "--verbose"], "start failed", vmid));
     const pid = Number(status["pid"]);
@@ -200,7 +212,8 @@ export class ProxmoxLxcBackend implements Backend {
       if (start !== undefined && isSameLiveProcess(pid, start)) return { status: rec.status === "paused" ? "paused" : "running", pid };
       return { status: "stopped", pid: 0 };
     }
-    return { status: rec.status === "created" || rec.status === "creating" ? "created" : "stopped", pid: 0 };
+    const notStartedYet = (rec.status === "created" || rec.status === "creating") && !existsSync(startedMarker(rec) ?? "\0");
+    return { status: notStartedYet ? "created" : "stopped", pid: 0 };
   }
 
   async health(): Promise<HealthReport> {
@@ -214,6 +227,11 @@ export class ProxmoxLxcBackend implements Backend {
     details.push(`storage ${this.s.storage}, templates ${this.s.templateStorage} (${this.s.templateDir}), bridge ${this.s.bridge}`);
     return { backend: this.name, ok, details };
   }
+}
+
+function startedMarker(rec: ContainerRecord): string | undefined {
+  const dir = rec.nexcage.ref["dir"];
+  return typeof dir === "string" ? join(dir, STARTED) : undefined;
 }
 
 /** Host pids sharing the pid namespace of `init` (every process of the CT). */
