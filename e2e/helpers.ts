@@ -64,12 +64,14 @@ export interface NexcageOptions {
   /** The node to run nexcage with (the read-only one for the libcrun driver). */
   node?: string;
   env?: Record<string, string | undefined>;
+  /** SIGKILL after this long (default 60 s). */
+  timeoutMs?: number;
 }
 
 export async function nexcage(root: string, args: string[], opts: NexcageOptions = {}): Promise<Run> {
   const globals = ["--root", root, ...(opts.globals ?? [])];
   if (opts.config) globals.push("--config", opts.config);
-  return captured(opts.node ?? process.execPath, [NEXCAGE, ...globals, ...args], opts.cwd, opts.env);
+  return captured(opts.node ?? process.execPath, [NEXCAGE, ...globals, ...args], opts.cwd, opts.env, opts.timeoutMs);
 }
 
 /**
@@ -95,12 +97,12 @@ export function nexcageFor(variant: Variant, root: string): (args: string[], ext
   return (args, extra = {}) => nexcage(root, args, { config, node: variant.node, ...extra });
 }
 
-async function captured(file: string, argv: string[], cwd?: string, env?: Record<string, string | undefined>): Promise<Run> {
+async function captured(file: string, argv: string[], cwd?: string, env?: Record<string, string | undefined>, timeoutMs = 60_000): Promise<Run> {
   outputs ??= tempDir("out");
   const r = await runToFiles(file, argv, {
     dir: outputs,
     cwd,
-    timeoutMs: 60_000,
+    timeoutMs,
     env: { ...process.env, ...ENV, NEXCAGE_CONFIG: undefined, NEXCAGE_CRUN_DRIVER: undefined, ...env },
   });
   return r;

@@ -20,6 +20,7 @@ const INTENT = "proxmox-lxc.json";
  * says `created` ran and stopped, after a start that crashed before it could record the init.
  */
 const STARTED = "proxmox-lxc.started";
+/** Retries of `pvesh get /cluster/nextid` when parallel creates took its answer first (a vmidRange is tried in full). */
 const MAX_VMID_TRIES = 20;
 
 interface Intent {
@@ -106,7 +107,7 @@ export class ProxmoxLxcBackend implements Backend {
         vmid = candidate;
         break;
       } catch (e) {
-        if (!(e instanceof PctError) || e.kind !== "vmid-taken" || ++tries >= MAX_VMID_TRIES) throw e;
+        if (!(e instanceof PctError) || e.kind !== "vmid-taken" || (!this.s.vmidRange && ++tries >= MAX_VMID_TRIES)) throw e;
         this.ctx.log.debug({ vmid: candidate }, "proxmox-lxc: VMID taken, trying another");
       }
     }
