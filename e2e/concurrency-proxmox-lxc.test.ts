@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, readdirSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configIsFor } from "../src/backends/proxmox-lxc/plan.js";
@@ -49,6 +49,23 @@ describe("concurrency (proxmox-lxc)", () => {
     expect(sim.cts()).toEqual([]);
     expect(sim.templates().filter((t) => t.includes("pve-c50"))).toEqual([]);
   }, 600_000);
+
+  it("a vmidRange whose first 30 VMIDs are taken by VMs on another node: the create walks the whole range", async () => {
+    const root = cleanup.dir(tempDir("pve-taken"));
+    const n = (args: string[]) => nexcage(root, args, { config: sim.config, env: sim.env, timeoutMs: 300_000 });
+    const other = join(sim.simRoot, "etc/pve/nodes/other/qemu-server");
+    mkdirSync(other, { recursive: true });
+    try {
+      for (let v = sim.base; v < sim.base + 30; v++) writeFileSync(join(other, `${v}.conf`), "memory: 512\n");
+      const id = cleanup.nexcage(root, "pve-taken");
+      const r = await n(["create", "-b", bundle, id]);
+      expect(r, r.stderr).toMatchObject({ code: 0 });
+      expect(sim.vmidOf(root, id)).toBe(sim.base + 30);
+      expect((await n(["delete", id])).code).toBe(0);
+    } finally {
+      rmSync(join(sim.simRoot, "etc/pve/nodes/other"), { recursive: true, force: true });
+    }
+  }, 300_000);
 
   it("20 racing operations on one id: the record is never corrupt, each call succeeds or says why in one line, nothing left", async () => {
     const root = cleanup.dir(tempDir("pve-race"));
