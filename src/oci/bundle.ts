@@ -1,5 +1,6 @@
 import { readFileSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
+import { errnoText } from "../errno-text.js";
 import { BundleError, oneLine } from "../errors.js";
 import { specSchema, type Spec } from "./spec.js";
 
@@ -10,14 +11,6 @@ export interface Bundle {
   /** Absolute path of the root filesystem. */
   readonly rootfs: string;
   readonly annotations: Readonly<Record<string, string>>;
-}
-
-function errnoText(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === "ENOENT") return "no such file or directory";
-  if (code === "ENOTDIR") return "not a directory";
-  if (code === "EACCES") return "permission denied";
-  return (e as Error).message;
 }
 
 /**

@@ -1,29 +1,17 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { crashPoint } from "../crash-point.js";
+import { errnoText } from "../errno-text.js";
 import { NexcageError } from "../errors.js";
 import { recordSchema, type ContainerRecord } from "./record.js";
 
 export const RECORD_FILE = "state.json";
 const TEMP_PREFIX = `.${RECORD_FILE}.`;
 
-const ERRNO_TEXT: Readonly<Record<string, string>> = {
-  ENOSPC: "no space left on device",
-  EDQUOT: "disk quota exceeded",
-  EROFS: "read-only file system",
-  EACCES: "permission denied",
-  EPERM: "operation not permitted",
-  ENOTDIR: "not a directory",
-  ENOENT: "no such file or directory",
-  ELOOP: "too many levels of symbolic links",
-  ENAMETOOLONG: "file name too long",
-};
-
 /** A file-system failure as one line: what failed and why, in words. */
 export function storeError(what: string, e: unknown): NexcageError {
   if (e instanceof NexcageError) return e;
-  const code = (e as NodeJS.ErrnoException).code;
-  return new NexcageError(`${what}: ${(code !== undefined && ERRNO_TEXT[code]) || code || (e as Error).message}`);
+  return new NexcageError(`${what}: ${errnoText(e)}`);
 }
 
 /** The record exists but cannot be read as one (truncated by a crash, edited by hand). */

@@ -95,7 +95,8 @@ describe("Store", () => {
     ["ENOSPC", "no space left on device"],
     ["EROFS", "read-only file system"],
     ["EDQUOT", "disk quota exceeded"],
-    ["EIO", "EIO"],
+    ["EIO", "input/output error"],
+    ["EXDEV", "EXDEV"],
   ])("file-system error %s reads as '%s'", (code, text) => {
     expect(storeError("cannot write x", Object.assign(new Error("raw"), { code })).message).toBe(`cannot write x: ${text}`);
   });

@@ -6,7 +6,7 @@ import type { ContainerRecord } from "../../state/record.js";
 import type { Backend, BackendContext, Created, CreateRequest, ExecRequest, ExitCode, HealthReport, Probe } from "../backend.js";
 import type { OciCliBackend } from "../oci-cli.js";
 import { readPidFile } from "../pid-file.js";
-import type { Libcrun } from "./libcrun.js";
+import { LibcrunError, type Libcrun } from "./libcrun.js";
 
 /**
  * The crun backend through libcrun (FFI): create, start, kill and delete run in this process, with
@@ -24,7 +24,8 @@ export class LibcrunBackend implements Backend {
   ) {}
 
   private fail(what: string, e: unknown): never {
-    const msg = (e as { libcrunMessage?: string }).libcrunMessage ?? (e as Error).message;
+    // libcrun's message with its errno in words, as the crun CLI prints it (`writing file ...: No space left on device`)
+    const msg = e instanceof LibcrunError ? e.message.slice(e.op.length + 2) : (e as Error).message;
     this.ctx.log.debug({ error: String(e) }, `libcrun: ${what}`);
     throw new BackendError(`${what}: ${oneLine(msg)}`);
   }
