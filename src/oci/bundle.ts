@@ -1,6 +1,7 @@
 import { readFileSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { errnoText } from "../errno-text.js";
+import { jsonErrorText } from "../redact.js";
 import { BundleError, oneLine } from "../errors.js";
 import { specSchema, type Spec } from "./spec.js";
 
@@ -38,7 +39,7 @@ export function loadBundle(dir: string, cwd: string = process.cwd()): Bundle {
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new BundleError(`bundle ${path}: config.json is not valid JSON: ${oneLine((e as Error).message)}`);
+    throw new BundleError(`bundle ${path}: config.json is not valid JSON: ${oneLine(jsonErrorText(e))}`);
   }
   const parsed = specSchema.safeParse(doc);
   if (!parsed.success) {
