@@ -1,24 +1,16 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { configIsFor } from "../src/backends/proxmox-lxc/plan.js";
-import { Cleanup, makeBundle, nexcage, nexcageMessage, tempDir } from "./helpers.js";
-import { pveSim } from "./pve-sim.js";
+import { makeBundle, nexcage, nexcageMessage, tempDir } from "./helpers.js";
+import { pveSimSuite } from "./pve-sim.js";
 
 /**
  * proxmox-lxc under concurrency, through the pct stand-in on real LXC: 50 containers at once get 50
  * different VMIDs, run, and go away; 20 racing operations on one id never corrupt its record or
  * leave a CT behind; every failure is one clear line.
  */
-const cleanup = new Cleanup();
-const sim = pveSim(cleanup);
-beforeAll(async () => {
-  expect(await sim.init()).toBe(0);
-});
-afterAll(async () => {
-  await cleanup.run();
-  await sim.destroyAll();
-}, 600_000);
+const { cleanup, sim } = pveSimSuite();
 
 /** 20 in CI (each container costs about 6 node processes on a 2-core runner); NEXCAGE_E2E_PVE_PARALLEL=50 for the full run. */
 const PARALLEL = Number(process.env["NEXCAGE_E2E_PVE_PARALLEL"] || 20);

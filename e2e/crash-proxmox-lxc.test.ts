@@ -1,27 +1,19 @@
 import { chmodSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CRASH_POINTS } from "../src/crash-point.js";
 import { parseStatus } from "../src/backends/proxmox-lxc/pct.js";
 import { configIsFor } from "../src/backends/proxmox-lxc/plan.js";
 import { crashCase, hostTraces, type CrashCase } from "./crash-harness.js";
-import { Cleanup, makeBundle, nexcage, tempDir } from "./helpers.js";
-import { pveSim } from "./pve-sim.js";
+import { makeBundle, nexcage, tempDir } from "./helpers.js";
+import { pveSimSuite } from "./pve-sim.js";
 
 /**
  * Crash consistency for proxmox-lxc through the pct stand-in on real LXC: nexcage killed with
  * SIGKILL at each named step (runtime, store and backend points), then the checks of
  * e2e/crash-harness.ts, plus: no CT, no template archive (whole or partial) is left.
  */
-const cleanup = new Cleanup();
-const sim = pveSim(cleanup);
-beforeAll(async () => {
-  expect(await sim.init()).toBe(0);
-});
-afterAll(async () => {
-  await cleanup.run();
-  await sim.destroyAll();
-}, 300_000);
+const { cleanup, sim } = pveSimSuite();
 
 const CASES: readonly CrashCase[] = [
   { at: "create:dir-made", setup: "none", op: "create", after: "absent" },

@@ -1,29 +1,19 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { readProcStat } from "../src/proc/stat.js";
-import { Cleanup, configFile, makeBundle, nexcage, nexcageMessage, tempDir, waitFor } from "./helpers.js";
-import { pveSim } from "./pve-sim.js";
+import { configFile, makeBundle, nexcage, nexcageMessage, tempDir, waitFor } from "./helpers.js";
+import { pveSimSuite } from "./pve-sim.js";
 
 /**
  * The proxmox-lxc backend through the pct/pvesh stand-in (test/sim), which runs real LXC. Nothing is
  * mocked: nexcage runs the stand-in's executables as it would run Proxmox's.
  */
-const cleanup = new Cleanup();
-const sim = pveSim(cleanup);
+const { cleanup, sim } = pveSimSuite();
 const { simRoot, env, base, settings, config, pct, templates } = sim;
 const root = cleanup.dir(tempDir("pve-root"));
 const n = (args: string[], cfg = config) => nexcage(root, args, { config: cfg, env });
 const vmidOf = (id: string) => sim.vmidOf(root, id);
-
-beforeAll(async () => {
-  expect(await sim.init()).toBe(0);
-});
-
-afterAll(async () => {
-  await cleanup.run();
-  await sim.destroyAll();
-}, 300_000);
 
 /** A process that reports what it was given, handles SIGTERM, and otherwise waits. */
 function reportingBundle(): string {

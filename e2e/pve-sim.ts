@@ -1,7 +1,8 @@
 import { chmodSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "../src/exec/run.js";
-import { configFile, REPO, tempDir, type Cleanup } from "./helpers.js";
+import { afterAll, beforeAll, expect } from "vitest";
+import { Cleanup, configFile, REPO, tempDir } from "./helpers.js";
 
 /**
  * A private Proxmox stand-in (test/sim: pct and pvesh on real LXC) for one e2e file: its own
@@ -54,4 +55,21 @@ export function pveSim(cleanup: Cleanup) {
       }
     },
   };
+}
+
+/**
+ * An e2e file's Cleanup and stand-in, with the hooks every such file needs: the stand-in laid out
+ * before the tests, and after them the file's containers deleted and any CT left in its block destroyed.
+ */
+export function pveSimSuite() {
+  const cleanup = new Cleanup();
+  const sim = pveSim(cleanup);
+  beforeAll(async () => {
+    expect(await sim.init()).toBe(0);
+  });
+  afterAll(async () => {
+    await cleanup.run();
+    await sim.destroyAll();
+  }, 600_000);
+  return { cleanup, sim };
 }

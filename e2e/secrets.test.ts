@@ -1,23 +1,15 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Cleanup, configFile, makeBundle, nexcage, tempDir } from "./helpers.js";
-import { pveSim } from "./pve-sim.js";
+import { describe, expect, it } from "vitest";
+import { configFile, makeBundle, nexcage, tempDir } from "./helpers.js";
+import { pveSimSuite } from "./pve-sim.js";
 
 /**
  * Credentials in a container's environment, in exec arguments, in bundle and config files never
  * appear in what nexcage writes: stderr, --debug output, the --log file (JSON and text), error lines.
  * Where such a value would have been logged, its name is there with `***`.
  */
-const cleanup = new Cleanup();
-const sim = pveSim(cleanup);
-beforeAll(async () => {
-  expect(await sim.init()).toBe(0);
-});
-afterAll(async () => {
-  await cleanup.run();
-  await sim.destroyAll();
-}, 300_000);
+const { cleanup, sim } = pveSimSuite();
 
 const SECRET = `hunter2-${process.pid.toString(36)}-s3cr3t`;
 
