@@ -213,7 +213,8 @@ export class ProxmoxLxcBackend implements Backend {
       if (start !== undefined && isSameLiveProcess(pid, start)) return { status: rec.status === "paused" ? "paused" : "running", pid };
       return { status: "stopped", pid: 0 };
     }
-    const notStartedYet = (rec.status === "created" || rec.status === "creating") && !existsSync(startedMarker(rec) ?? "\0");
+    const marker = startedMarker(rec);
+    const notStartedYet = (rec.status === "created" || rec.status === "creating") && (marker === undefined || !existsSync(marker));
     return { status: notStartedYet ? "created" : "stopped", pid: 0 };
   }
 
