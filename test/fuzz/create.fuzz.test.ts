@@ -27,6 +27,8 @@ let base: string;
 let rootfs: string;
 const tag = process.pid.toString(36);
 let seq = 0;
+/** How the runs ended, printed after the property: a target that only ever fails early tests little. */
+const outcomes = { created: 0, refused: 0 };
 
 beforeAll(() => {
   base = realpathSync(mkdtempSync(join(tmpdir(), "nexcage-fuzz-create-")));
@@ -38,7 +40,10 @@ beforeAll(() => {
   for (const d of ["proc", "sys", "dev", "tmp", "etc"]) mkdirSync(join(rootfs, d));
   writeFileSync(join(base, "config.json"), JSON.stringify({ defaultBackend: "crun", backends: { crun: { driver: "cli", timeoutSeconds: 20 } } }));
 });
-afterAll(() => rmSync(base, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(base, { recursive: true, force: true });
+  if (outcomes.created + outcomes.refused > 0) console.log(`create fuzz: ${outcomes.created} created, ${outcomes.refused} refused in one line`);
+});
 
 function spec(): Record<string, any> {
   const s = defaultSpec({ rootless: false, uid: 0, gid: 0 }) as Record<string, any>;
@@ -85,18 +90,20 @@ describe.runIf(isRoot)("fuzz: create with mutated config.json through crun", () 
         writeFileSync(join(bundle, "config.json"), JSON.stringify(doc) ?? "");
         try {
           const r = await runCli(["--root", root, "create", "-b", bundle, id]);
-          const info = `config.json ${JSON.stringify(doc).slice(0, 1500)}\nexit ${r.code}\nstderr: ${r.stderr.slice(0, 1500)}`;
+          const info = `config.json ${String(JSON.stringify(doc)).slice(0, 1500)}\nexit ${r.code}\nstderr: ${r.stderr.slice(0, 1500)}`;
           expect(r.timedOut, `hang: ${info}`).toBe(false);
           expect(r.stderr, `stack trace: ${info}`).not.toMatch(/^\s+at |internal error/m);
           if (r.code === 0) {
             const s = await runCli(["--root", root, "state", id]);
             expect(JSON.parse(s.stdout).status, info).toBe("created");
+            outcomes.created++;
           } else {
             expect(r.code, info).toBe(1);
             // crun's own lines may come first: the container's stderr is crun's (docs/cli.md)
             const ours = r.stderr.trimEnd().split("\n").filter((l) => l.startsWith("nexcage: "));
             expect(ours, info).toHaveLength(1);
             expect(r.stderr.trimEnd().split("\n").pop(), info).toMatch(/^nexcage: /);
+            outcomes.refused++;
           }
           const d = await runCli(["--root", root, "delete", "--force", id]);
           expect(d.code, `delete --force: ${d.stderr}\n${info}`).toBe(0);
@@ -107,7 +114,7 @@ describe.runIf(isRoot)("fuzz: create with mutated config.json through crun", () 
           rmSync(root, { recursive: true, force: true });
         }
       }),
-      params(8, { cap: CAP }),
+      params(8, { cap: CAP, endOnFailure: true }),
     );
   });
 });
