@@ -1,5 +1,6 @@
 import { closeSync, openSync, writeSync } from "node:fs";
 import { InvalidArgumentError } from "./errors.js";
+import { redactText, redactValue } from "./redact.js";
 
 /** The few logging calls nexcage makes; pino's shape, so pino serves it directly. */
 export interface Logger {
@@ -70,11 +71,13 @@ export async function createLogger(opts: LogOptions): Promise<Logger> {
     },
     stream,
   );
+  // credentials never reach a log line (src/redact.ts)
+  const clean = (o: object) => redactValue(o) as object;
   return {
-    debug: (o, m) => logger.debug(o, m),
-    info: (o, m) => logger.info(o, m),
-    warn: (o, m) => logger.warn(o, m),
-    error: (o, m) => logger.error(o, m),
+    debug: (o, m) => logger.isLevelEnabled("debug") && logger.debug(clean(o), redactText(m)),
+    info: (o, m) => logger.info(clean(o), redactText(m)),
+    warn: (o, m) => logger.warn(clean(o), redactText(m)),
+    error: (o, m) => logger.error(clean(o), redactText(m)),
     flush: () => {
       if (ownFd) closeSync(fd);
       ownFd = false;

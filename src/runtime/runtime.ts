@@ -13,6 +13,7 @@ import { validateContainerId } from "../oci/id.js";
 import type { Signal } from "../oci/signals.js";
 import { OCI_VERSION, ociState, type OciState } from "../oci/state.js";
 import { isSameLiveProcess, readProcStat } from "../proc/stat.js";
+import { crashPoint } from "../crash-point.js";
 import { acquireLock, type Lock } from "../state/lock.js";
 import type { ContainerRecord } from "../state/record.js";
 import { CorruptRecordError, Store } from "../state/store.js";
@@ -179,6 +180,7 @@ export class Runtime {
       await this.purge(o.id);
       if (!this.store.makeDir(o.id)) throw new ContainerExistsError(o.id);
     }
+    crashPoint("create:dir-made");
     const dir = this.store.dir(o.id);
     const bundlePath = p.bundle?.path ?? join(dir, IMAGE_BUNDLE);
     const annotations = p.bundle?.annotations ?? {};
@@ -271,6 +273,7 @@ export class Runtime {
     let lock: Lock | undefined = await this.lock(o.id);
     try {
       const begun = await this.begin(o, prepared);
+      crashPoint("create:record-creating");
       try {
         const { rec, req } = await this.bundleFor(prepared, begun.rec, begun.req);
         if (b.forksCaller) {
@@ -285,7 +288,9 @@ export class Runtime {
         } finally {
           lock ??= await acquireLock(this.store.root, o.id, this.lockTimeoutMs);
         }
+        crashPoint("create:backend-created");
         this.store.write(this.withInit(rec, created, "created"));
+        crashPoint("create:record-created");
       } catch (e) {
         await this.rollback(o.id, e);
         throw e;
@@ -361,7 +366,9 @@ export class Runtime {
       const rec = this.mustRead(id);
       const live = await this.live(rec, true);
       transition("start", id, live.status);
+      crashPoint("start:checked");
       const started = await (await this.backend(rec.nexcage.backend)).start(rec);
+      crashPoint("start:backend-started");
       this.store.write(started ? this.withInit(rec, { ref: rec.nexcage.ref, pid: started.pid }, "running") : { ...rec, status: "running" });
     });
   }
@@ -378,7 +385,9 @@ export class Runtime {
       const rec = this.mustRead(id);
       const live = await this.live(rec, true);
       transition("kill", id, live.status);
+      crashPoint("kill:checked");
       await (await this.backend(rec.nexcage.backend)).kill(rec, signal, all);
+      crashPoint("kill:backend-killed");
     });
   }
 
@@ -403,7 +412,14 @@ export class Runtime {
       }
       const live = await this.live(rec, true);
       if (!force) transition("delete", id, live.status);
+      crashPoint("delete:checked");
+      if (rec.status === "creating") {
+        // its creator died before the backend's answer was recorded: clear it as crash debris
+        await this.purge(id);
+        return;
+      }
       await (await this.backend(rec.nexcage.backend)).delete(rec, force || live.status === "stopped");
+      crashPoint("delete:backend-deleted");
       this.store.remove(id);
     });
   }

@@ -80,8 +80,9 @@ function relativeTarget(dest: string): string {
 function processLines(spec: PlanSpec, opts: string[]): string[] {
   const lxc: string[] = [];
   opts.push("--entrypoint", spec.process.args.map(quoteInitArg).join(" "));
-  for (const e of spec.process.env ?? []) {
-    if (!/^[^=\s]+=/.test(e)) throw new InvalidArgumentError(`process.env entry ${JSON.stringify(e)} is not KEY=VALUE`);
+  for (const [i, e] of (spec.process.env ?? []).entries()) {
+    // the entry is not quoted: it may hold a credential
+    if (!/^[^=\s]+=/.test(e)) throw new InvalidArgumentError(`process.env[${i}] is not KEY=VALUE`);
     lxc.push(`lxc.environment.runtime: ${noNewline("process.env", e)}`);
   }
   lxc.push(`lxc.init.cwd: ${noNewline("process.cwd", spec.process.cwd)}`);

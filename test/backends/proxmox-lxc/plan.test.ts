@@ -169,7 +169,7 @@ describe("proxmox-lxc plan: what is refused", () => {
     ["a relative bind source", { ...baseSpec(), mounts: [{ destination: "/x", type: "bind", source: "rel" }] }, {}, /relative source/],
     ["a .. mount target", { ...baseSpec(), mounts: [{ destination: "/../etc", type: "tmpfs", source: "tmpfs" }] }, {}, /mount destination/],
     ["an env with a newline", { ...baseSpec(), process: { ...baseSpec().process, env: ["A=1\nlxc.init.cmd: evil"] } }, {}, /newline/],
-    ["an env without =", { ...baseSpec(), process: { ...baseSpec().process, env: ["NOVALUE"] } }, {}, /not KEY=VALUE/],
+    ["an env without = (not quoted: it may be a secret)", { ...baseSpec(), process: { ...baseSpec().process, env: ["PATH=/bin", "PASSWORD hunter2"] } }, {}, /^process\.env\[1\] is not KEY=VALUE$/],
     ["args quoting both ' and \"", { ...baseSpec(), process: { ...baseSpec().process, args: ["sh", "-c", "echo \"it's\""] } }, {}, /cannot quote both/],
     ["a missing process", { ...baseSpec(), process: undefined }, {}, /config\.json: process/],
   ])("%s", (_name, spec, over, re) => {
