@@ -64,6 +64,8 @@ export interface NexcageOptions {
   /** The node to run nexcage with (the read-only one for the libcrun driver). */
   node?: string;
   env?: Record<string, string | undefined>;
+  /** SIGKILL after this long (default 60 s). */
+  timeoutMs?: number;
 }
 
 export async function nexcage(root: string, args: string[], opts: NexcageOptions = {}): Promise<Run> {
@@ -71,8 +73,8 @@ export async function nexcage(root: string, args: string[], opts: NexcageOptions
   if (opts.config) globals.push("--config", opts.config);
   // NEXCAGE_E2E_BINARY: run the suites against a single binary (e.g. /usr/bin/nexcage) instead of node + the bundle
   const binary = process.env["NEXCAGE_E2E_BINARY"];
-  if (binary) return captured(binary, [...globals, ...args], opts.cwd, opts.env);
-  return captured(opts.node ?? process.execPath, [NEXCAGE, ...globals, ...args], opts.cwd, opts.env);
+  if (binary) return captured(binary, [...globals, ...args], opts.cwd, opts.env, opts.timeoutMs);
+  return captured(opts.node ?? process.execPath, [NEXCAGE, ...globals, ...args], opts.cwd, opts.env, opts.timeoutMs);
 }
 
 /**
@@ -98,12 +100,12 @@ export function nexcageFor(variant: Variant, root: string): (args: string[], ext
   return (args, extra = {}) => nexcage(root, args, { config, node: variant.node, ...extra });
 }
 
-async function captured(file: string, argv: string[], cwd?: string, env?: Record<string, string | undefined>): Promise<Run> {
+async function captured(file: string, argv: string[], cwd?: string, env?: Record<string, string | undefined>, timeoutMs = 60_000): Promise<Run> {
   outputs ??= tempDir("out");
   const r = await runToFiles(file, argv, {
     dir: outputs,
     cwd,
-    timeoutMs: 60_000,
+    timeoutMs,
     env: { ...process.env, ...ENV, NEXCAGE_CONFIG: undefined, NEXCAGE_CRUN_DRIVER: undefined, ...env },
   });
   return r;

@@ -1,56 +1,19 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { run } from "../src/exec/run.js";
+import { describe, expect, it } from "vitest";
 import { readProcStat } from "../src/proc/stat.js";
-import { Cleanup, configFile, makeBundle, nexcage, nexcageMessage, REPO, tempDir, waitFor } from "./helpers.js";
+import { configFile, makeBundle, nexcage, nexcageMessage, tempDir, waitFor } from "./helpers.js";
+import { pveSimSuite } from "./pve-sim.js";
 
 /**
  * The proxmox-lxc backend through the pct/pvesh stand-in (test/sim), which runs real LXC. Nothing is
  * mocked: nexcage runs the stand-in's executables as it would run Proxmox's.
  */
-const cleanup = new Cleanup();
-const SIM = join(REPO, "test", "sim", "bin");
-const simRoot = cleanup.dir(tempDir("pve"));
-chmodSync(simRoot, 0o755); // unprivileged CTs need every directory above their rootfs searchable
-const env = { PVE_SIM_ROOT: simRoot };
-// VMIDs name host-wide cgroups and veths: a block of this run's own
-const base = 830_000_000 + (process.pid % 10_000) * 100;
-const settings = (over: Record<string, unknown> = {}) => ({
-  defaultBackend: "proxmox-lxc",
-  backends: {
-    "proxmox-lxc": {
-      pct: join(SIM, "pct"),
-      pvesh: join(SIM, "pvesh"),
-      storage: "ctstore",
-      rootfsSizeGiB: 1,
-      templateDir: join(simRoot, "var/lib/vz/template/cache"),
-      confDir: join(simRoot, "etc/pve/lxc"),
-      lockDir: join(simRoot, "run/lock/lxc"),
-      vmidRange: { min: base, max: base + 99 },
-      ...over,
-    },
-  },
-});
-const config = configFile(settings());
+const { cleanup, sim } = pveSimSuite();
+const { simRoot, env, base, settings, config, pct, templates } = sim;
 const root = cleanup.dir(tempDir("pve-root"));
 const n = (args: string[], cfg = config) => nexcage(root, args, { config: cfg, env });
-const pct = (args: string[]) => run(join(SIM, "pct"), args, { env: { ...process.env, PVE_SIM_ROOT: simRoot }, timeoutMs: 120_000 });
-const vmidOf = (id: string) => JSON.parse(readFileSync(join(root, id, "state.json"), "utf8")).nexcage.ref.vmid as number;
-const templates = () => readdirSync(join(simRoot, "var/lib/vz/template/cache"));
-
-// the stand-in lays out storage.cfg and the storages' directories on its first call, as a Proxmox node has them
-beforeAll(async () => {
-  expect((await pct(["list"])).exitCode).toBe(0);
-});
-
-afterAll(async () => {
-  await cleanup.run();
-  // whatever a failed test left: every CT in this run's block, by VMID
-  for (let v = base; v <= base + 99; v++) {
-    if (existsSync(join(simRoot, "etc/pve/lxc", `${v}.conf`))) await pct(["destroy", String(v), "--force", "--purge"]);
-  }
-}, 300_000);
+const vmidOf = (id: string) => sim.vmidOf(root, id);
 
 /** A process that reports what it was given, handles SIGTERM, and otherwise waits. */
 function reportingBundle(): string {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Long fuzz run: the properties in test/fuzz with FUZZ_RUNS runs each (default 10000; the CLI argv
-// property caps itself at 500 because every run spawns node) and a random seed, printed so that a
+// property caps itself at 500 because every run spawns node, the create property at 300 because
+// every run also creates a container with the real crun, as root) and a random seed, printed so that a
 // failure can be replayed:  FUZZ_SEED=<seed> FUZZ_RUNS=<n> npx vitest run test/fuzz
 // Extra arguments go to vitest, e.g. `node scripts/fuzz.mjs test/fuzz/plan` or
 // `node scripts/fuzz.mjs --exclude test/fuzz/cli.fuzz.test.ts`.

@@ -9,7 +9,9 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 # dpkg-dev, binutils, lintian, man-db: packaging/build-deb (dpkg-shlibdeps, strip, lintian, man -w in e2e/deb.test.ts)
-packages=(crun runc busybox-static jq ca-certificates containerd lxc uidmap dpkg-dev binutils lintian man-db)
+# skopeo + umoci: images (pull, create --image); docker-registry + apache2-utils (htpasswd): the
+# images e2e suite's local registry with basic auth
+packages=(crun runc busybox-static jq ca-certificates containerd lxc uidmap dpkg-dev binutils lintian man-db skopeo umoci docker-registry apache2-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,5 +1,6 @@
 import { closeSync, openSync, writeSync } from "node:fs";
 import { InvalidArgumentError } from "./errors.js";
+import { redactText, redactValue } from "./redact.js";
 
 /** The few logging calls nexcage makes; pino's shape, so pino serves it directly. */
 export interface Logger {
@@ -84,13 +85,15 @@ export async function createLogger(opts: LogOptions): Promise<Logger> {
     if (ownFd) closeSync(fd);
     ownFd = false;
   };
+  // credentials never reach a log line (src/redact.ts)
+  const clean = (o: object) => redactValue(o) as object;
   if (opts.debug) {
     const logger = await load();
     return {
-      debug: (o, m) => logger.debug(o, m),
-      info: (o, m) => logger.info(o, m),
-      warn: (o, m) => logger.warn(o, m),
-      error: (o, m) => logger.error(o, m),
+      debug: (o, m) => logger.isLevelEnabled("debug") && logger.debug(clean(o), redactText(m)),
+      info: (o, m) => logger.info(clean(o), redactText(m)),
+      warn: (o, m) => logger.warn(clean(o), redactText(m)),
+      error: (o, m) => logger.error(clean(o), redactText(m)),
       flush: async () => close(),
     };
   }
@@ -99,7 +102,9 @@ export async function createLogger(opts: LogOptions): Promise<Logger> {
   const later = (level: "warn" | "error") => (o: object, m: string) => {
     logger ??= load();
     const loaded = logger;
-    written = written.then(async () => (await loaded)[level](o, m)).catch(() => {});
+    // redacted now: the caller may change the object before the line is written
+    const [obj, msg] = [clean(o), redactText(m)];
+    written = written.then(async () => (await loaded)[level](obj, msg)).catch(() => {});
   };
   return {
     debug: noop,

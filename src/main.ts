@@ -3,6 +3,7 @@ import { appendFileSync } from "node:fs";
 import { scanArgv } from "./cli/argv.js";
 import { buildProgram, VersionShown } from "./cli/program.js";
 import { NexcageError, oneLine } from "./errors.js";
+import { redactText } from "./redact.js";
 
 /** Writes the runc-style error line containerd reads back from --log (also when no logger was set up). */
 function logError(file: string | undefined, format: string, msg: string): void {
@@ -54,11 +55,12 @@ async function main(argv: string[]): Promise<number> {
     }
     const err = e as Error;
     report(ctx, `internal error: ${oneLine(err?.message ?? String(e))}`);
-    if (safeGlobals(ctx)?.debug) process.stderr.write(`${err?.stack ?? ""}\n`);
+    if (safeGlobals(ctx)?.debug) process.stderr.write(`${redactText(err?.stack ?? "")}\n`);
     return 1;
   }
 
-  function report(c: typeof ctx, msg: string): void {
+  function report(c: typeof ctx, text: string): void {
+    const msg = redactText(text);
     process.stderr.write(`nexcage: ${msg}\n`);
     const g = safeGlobals(c);
     logError(g?.log, g?.logFormat ?? "text", msg);

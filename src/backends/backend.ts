@@ -17,6 +17,11 @@ export interface CreateRequest {
   readonly noPivot: boolean;
   readonly noNewKeyring: boolean;
   readonly preserveFds: number;
+  /**
+   * A template volume to create the container from (create --image): a rootfs template, or an OCI
+   * archive Proxmox maps itself (`oci`); the bundle's rootfs is then empty.
+   */
+  readonly template?: { readonly volid: string; readonly oci: boolean };
 }
 
 export interface Created {

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statfsSync, statSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
 import { run, start } from "../exec/run.js";
@@ -49,6 +49,16 @@ function readFrom(path: string, offset: number): string {
     return buf.toString("utf8");
   } finally {
     closeSync(fd);
+  }
+}
+
+/** A runtime that failed without logging a word may have found no room for its log and state. */
+function fullDiskHint(dir: string): string {
+  try {
+    const fs = statfsSync(dir);
+    return fs.bavail * fs.bsize < 64 * 1024 ? ` (no space left on device in ${dir})` : "";
+  } catch {
+    return "";
   }
 }
 
@@ -116,7 +126,8 @@ export class OciCliBackend implements Backend {
     }
     const stderr = result.stderr;
     const logged = lastLoggedError(readFrom(log, offset));
-    const reason = logged ?? (stderr.trim() || (result.signal ? `killed by ${result.signal}` : `exit status ${result.exitCode}`));
+    let reason = logged ?? (stderr.trim() || (result.signal ? `killed by ${result.signal}` : `exit status ${result.exitCode}`));
+    if (!/no space left/i.test(reason)) reason += fullDiskHint(dir);
     this.ctx.log.debug({ stderr, exitCode: result.exitCode }, `${this.name}: ${args[0]} failed`);
     throw new BackendError(`${what}: ${oneLine(reason)}`);
   }
@@ -185,8 +196,12 @@ export class OciCliBackend implements Backend {
     await this.call(dir, ["delete", "--force", id], "delete failed");
   }
 
+  /** The init's /proc entry; the runtime's exec fifo tells created (still there) from started. */
   async probe(rec: ContainerRecord): Promise<Probe> {
-    return probeInitProcess(rec);
+    return probeInitProcess(rec, () => {
+      const root = rec.nexcage.ref["root"];
+      return typeof root === "string" && !existsSync(join(root, rec.id, "exec.fifo"));
+    });
   }
 
   async exec(rec: ContainerRecord, req: ExecRequest): Promise<ExitCode> {

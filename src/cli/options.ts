@@ -18,6 +18,8 @@ export function createOptions(): Option[] {
     new Option("--no-pivot", "do not use pivot_root to jail the process inside the rootfs"),
     new Option("--no-new-keyring", "do not create a new session keyring for the container"),
     new Option("--preserve-fds <n>", "pass N additional file descriptors to the container").argParser(nonNegativeInt("--preserve-fds")).default(0),
+    new Option("--image <reference>", "create from an image (registry reference, Proxmox template, OCI layout or archive) instead of a bundle"),
+    new Option("--authfile <file>", "registry credentials (containers-auth.json) for pulling --image"),
   ];
 }
 
@@ -28,9 +30,13 @@ export interface CreateFlags {
   pivot: boolean;
   newKeyring: boolean;
   preserveFds: number;
+  image?: string;
+  authfile?: string;
 }
 
-export function toCreateOptions(id: string, f: CreateFlags) {
+export function toCreateOptions(id: string, f: CreateFlags, bundleGiven = false) {
+  if (f.image !== undefined && bundleGiven) throw new InvalidArgumentError("--image and --bundle cannot be used together");
+  if (f.authfile !== undefined && f.image === undefined) throw new InvalidArgumentError("--authfile needs --image");
   return {
     id,
     bundle: f.bundle,
@@ -39,5 +45,7 @@ export function toCreateOptions(id: string, f: CreateFlags) {
     noPivot: f.pivot === false,
     noNewKeyring: f.newKeyring === false,
     preserveFds: f.preserveFds,
+    ...(f.image !== undefined ? { image: f.image } : {}),
+    ...(f.authfile !== undefined ? { authFile: f.authfile } : {}),
   };
 }

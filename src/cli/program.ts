@@ -26,6 +26,9 @@ const COMMANDS: ReadonlyArray<{ names: readonly string[]; load: () => Promise<{ 
   { names: ["stop"], load: () => import("./commands/stop.js") },
   { names: ["health"], load: () => import("./commands/health.js") },
   { names: ["version"], load: () => import("./commands/version.js") },
+  { names: ["pull"], load: () => import("./commands/pull.js") },
+  { names: ["images"], load: () => import("./commands/images.js") },
+  { names: ["rmi"], load: () => import("./commands/rmi.js") },
 ];
 
 /** Thrown to stop parsing once --version was printed. */

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { ConfigError, oneLine } from "../errors.js";
 import { validate } from "../validation.js";
+import { jsonErrorText } from "../redact.js";
 import { configSchema, type Config } from "./schema.js";
 
 export const SYSTEM_CONFIG_PATH = "/etc/nexcage/config.json";
@@ -54,7 +55,7 @@ export function loadConfig(flag: string | undefined, env: NodeJS.ProcessEnv = pr
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(`invalid config ${where.path}: not JSON: ${(e as Error).message}`);
+    throw new ConfigError(`invalid config ${where.path}: not JSON: ${jsonErrorText(e)}`);
   }
   return { config: parseConfig(doc, where.path), source: where.path };
 }

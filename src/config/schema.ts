@@ -1,5 +1,6 @@
 import { proxmoxLxcSettingsSchema } from "../backends/proxmox-lxc/settings.js";
 import { proxmoxVmSettingsSchema } from "../backends/proxmox-vm/settings.js";
+import { imagesSettingsSchema } from "../images/settings.js";
 import { BACKEND_NAMES } from "../backends/names.js";
 import {
   _default,
@@ -101,6 +102,8 @@ function buildConfigSchema() {
       }),
       {},
     ),
+    /** Image pulls (pull, images, rmi, create --image). */
+    images: prefault(imagesSettingsSchema, {}),
     /** Seconds an operation waits for another one on the same container before giving up. */
     lockTimeoutSeconds: seconds(60),
   });

@@ -7,8 +7,11 @@ import { spawn, type ChildProcess, type StdioOptions } from "node:child_process"
 export interface RunOptions {
   /** inherit: the child (and a container it starts) gets our stdin; default: /dev/null. */
   readonly stdin?: "inherit" | "ignore";
-  /** inherit: our stdout/stderr go to the child (a container keeps them); default: captured. */
-  readonly output?: "inherit" | "pipe";
+  /**
+   * inherit: our stdout/stderr go to the child (a container keeps them); stderr: the child's stdout
+   * goes to our stderr (progress that must stay off stdout) and its stderr is captured; default: captured.
+   */
+  readonly output?: "inherit" | "pipe" | "stderr";
   /** Extra descriptors 3..3+n-1 passed through (runc's --preserve-fds). */
   readonly extraFds?: number;
   readonly cwd?: string;
@@ -33,8 +36,9 @@ export interface Running {
 }
 
 export function start(file: string, args: readonly string[], opts: RunOptions = {}): Running {
-  const out = opts.output === "inherit" ? "inherit" : "pipe";
-  const stdio: StdioOptions = [opts.stdin ?? "ignore", out, out, ...Array.from({ length: opts.extraFds ?? 0 }, (_, i) => i + 3)];
+  const out = opts.output === "inherit" ? "inherit" : opts.output === "stderr" ? 2 : "pipe";
+  const err = opts.output === "inherit" ? "inherit" : "pipe";
+  const stdio: StdioOptions = [opts.stdin ?? "ignore", out, err, ...Array.from({ length: opts.extraFds ?? 0 }, (_, i) => i + 3)];
   const child = spawn(file, [...args], { cwd: opts.cwd, env: opts.env, stdio, shell: false });
   const done = new Promise<RunResult>((resolve) => {
     const stdout: Buffer[] = [];

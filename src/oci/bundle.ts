@@ -1,5 +1,7 @@
 import { readFileSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
+import { errnoText } from "../errno-text.js";
+import { jsonErrorText } from "../redact.js";
 import { BundleError, oneLine } from "../errors.js";
 import { validate } from "../validation.js";
 import { specSchema, type Spec } from "./spec.js";
@@ -13,12 +15,9 @@ export interface Bundle {
   readonly annotations: Readonly<Record<string, string>>;
 }
 
-function errnoText(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === "ENOENT") return "no such file or directory";
-  if (code === "ENOTDIR") return "not a directory";
-  if (code === "EACCES") return "permission denied";
-  return (e as Error).message;
+/** A path as it appears in a one-line message: quoted when it holds a line break or control character. */
+function shown(path: string): string {
+  return /[\x00-\x1f\x7f]/.test(path) ? JSON.stringify(path) : path;
 }
 
 /**
@@ -33,35 +32,35 @@ export function loadBundle(dir: string, cwd: string = process.cwd()): Bundle {
     path = realpathSync(asked);
     if (!statSync(path).isDirectory()) throw Object.assign(new Error(), { code: "ENOTDIR" });
   } catch (e) {
-    throw new BundleError(`bundle ${asked}: ${errnoText(e)}`);
+    throw new BundleError(`bundle ${shown(asked)}: ${errnoText(e)}`);
   }
   const configPath = join(path, "config.json");
   let text: string;
   try {
     text = readFileSync(configPath, "utf8");
   } catch (e) {
-    throw new BundleError(`bundle ${path}: config.json: ${errnoText(e)}`);
+    throw new BundleError(`bundle ${shown(path)}: config.json: ${errnoText(e)}`);
   }
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new BundleError(`bundle ${path}: config.json is not valid JSON: ${oneLine((e as Error).message)}`);
+    throw new BundleError(`bundle ${shown(path)}: config.json is not valid JSON: ${oneLine(jsonErrorText(e))}`);
   }
   const parsed = validate(specSchema, doc);
   if (!parsed.success) {
     const issue = parsed.issues[0];
     const where = issue && issue.path.length ? issue.path.map(String).join(".") : "config.json";
-    throw new BundleError(`bundle ${path}: ${oneLine(where)}: ${oneLine(issue?.message ?? "invalid")}`);
+    throw new BundleError(`bundle ${shown(path)}: ${oneLine(where)}: ${oneLine(issue?.message ?? "invalid")}`);
   }
   const spec = parsed.data;
-  if (!spec.process) throw new BundleError(`bundle ${path}: process property must not be empty`);
-  if (!spec.root) throw new BundleError(`bundle ${path}: root.path must be set`);
+  if (!spec.process) throw new BundleError(`bundle ${shown(path)}: process property must not be empty`);
+  if (!spec.root) throw new BundleError(`bundle ${shown(path)}: root.path must be set`);
   const rootfs = isAbsolute(spec.root.path) ? spec.root.path : join(path, spec.root.path);
   try {
     if (!statSync(rootfs).isDirectory()) throw Object.assign(new Error(), { code: "ENOTDIR" });
   } catch (e) {
-    throw new BundleError(`bundle ${path}: rootfs ${rootfs}: ${errnoText(e)}`);
+    throw new BundleError(`bundle ${shown(path)}: rootfs ${shown(rootfs)}: ${errnoText(e)}`);
   }
   return { path, spec, rootfs, annotations: spec.annotations ?? {} };
 }

@@ -8,10 +8,12 @@ import type { LoadedConfig } from "../config/load.js";
 import { ContainerExistsError, ContainerNotFoundError, LockTimeoutError, NexcageError, StatusError, UnsupportedError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { loadBundle, type Bundle } from "../oci/bundle.js";
+import type { ResolvedImage } from "../images/for-create.js";
 import { validateContainerId } from "../oci/id.js";
 import type { Signal } from "../oci/signals.js";
 import { OCI_VERSION, ociState, type OciState } from "../oci/state.js";
 import { isSameLiveProcess, readProcStat } from "../proc/stat.js";
+import { crashPoint } from "../crash-point.js";
 import { acquireLock, type Lock } from "../state/lock.js";
 import type { ContainerRecord } from "../state/record.js";
 import { CorruptRecordError, Store } from "../state/store.js";
@@ -35,7 +37,17 @@ export interface CreateOptions {
   readonly noPivot: boolean;
   readonly noNewKeyring: boolean;
   readonly preserveFds: number;
+  /** Create from this image reference instead of a bundle (the bundle is unpacked into <root>/<id>/bundle). */
+  readonly image?: string;
+  /** Registry credentials for pulling the image. */
+  readonly authFile?: string;
 }
+
+/** Where a container made from an image keeps its unpacked bundle. */
+const IMAGE_BUNDLE = "bundle";
+
+/** What create/run work from: a loaded bundle, or an image found (or pulled) before the lock. */
+type Prepared = { backend: BackendName; reason: string } & ({ bundle: Bundle; image?: undefined } | { bundle?: undefined; image: ResolvedImage });
 
 /** What each backend leaves in a container's directory before it creates anything: crash debris markers. */
 const DEBRIS_MARKERS: ReadonlyArray<[BackendName, string]> = [
@@ -138,41 +150,65 @@ export class Runtime {
 
   // ---- create / run --------------------------------------------------------------------------
 
-  private prepare(o: CreateOptions): { bundle: Bundle; backend: BackendName; reason: string } {
+  private async prepare(o: CreateOptions, foreground = false): Promise<Prepared> {
     validateContainerId(o.id);
+    if (o.image !== undefined) {
+      // an image: routed by id alone (there are no bundle annotations yet), found or pulled before the lock
+      const r = route(o.id, {}, this.opts.config.config);
+      this.log.debug({ id: o.id, backend: r.backend, reason: r.reason, image: o.image }, `route: ${o.id} -> ${r.backend} (${r.reason})`);
+      // refuse what is bound to fail before pulling anything (both are checked again under the lock)
+      if (foreground) await this.foregroundBackend(r.backend);
+      if (this.taken(o.id)) throw new ContainerExistsError(o.id);
+      const { resolveImage } = await import("../images/for-create.js");
+      const image = await resolveImage(this.opts.config.config, this.log, o.image, r.backend, { authFile: o.authFile });
+      return { image, backend: r.backend, reason: r.reason };
+    }
     const bundle = loadBundle(o.bundle);
     const r = route(o.id, bundle.annotations, this.opts.config.config);
     this.log.debug({ id: o.id, backend: r.backend, reason: r.reason, config: this.opts.config.source }, `route: ${o.id} -> ${r.backend} (${r.reason})`);
     return { bundle, backend: r.backend, reason: r.reason };
   }
 
-  /** Under the lock: refuse a taken id, clear crash leftovers, write the `creating` record. */
-  private async begin(o: CreateOptions, bundle: Bundle, backend: BackendName, reason: string): Promise<{ rec: ContainerRecord; req: CreateRequest }> {
-    let existing: ContainerRecord | undefined;
+  /** An id with a record (also a corrupt one) is taken; a directory without one is crash debris. */
+  private taken(id: string): boolean {
     try {
-      existing = this.store.read(o.id);
+      return this.store.read(id) !== undefined;
     } catch (e) {
-      if (e instanceof CorruptRecordError) throw new ContainerExistsError(o.id);
+      if (e instanceof CorruptRecordError) return true;
       throw e;
     }
-    if (existing) throw new ContainerExistsError(o.id);
+  }
+
+  /** Under the lock: refuse a taken id, clear crash leftovers, write the `creating` record. */
+  private async begin(o: CreateOptions, p: Prepared): Promise<{ rec: ContainerRecord; req: Omit<CreateRequest, "bundle"> }> {
+    if (this.taken(o.id)) throw new ContainerExistsError(o.id);
     if (!this.store.makeDir(o.id)) {
       // A directory without a record: a create that crashed before its first write. Clear it.
       await this.purge(o.id);
       if (!this.store.makeDir(o.id)) throw new ContainerExistsError(o.id);
     }
+    crashPoint("create:dir-made");
     const dir = this.store.dir(o.id);
+    const bundlePath = p.bundle?.path ?? join(dir, IMAGE_BUNDLE);
+    const annotations = p.bundle?.annotations ?? {};
     const rec: ContainerRecord = {
       ociVersion: OCI_VERSION,
       id: o.id,
       status: "creating",
       pid: 0,
-      bundle: bundle.path,
-      rootfs: bundle.rootfs,
+      bundle: bundlePath,
+      rootfs: p.bundle?.rootfs ?? join(bundlePath, "rootfs"),
       created: new Date().toISOString(),
       owner: ownerName(),
-      ...(Object.keys(bundle.annotations).length > 0 ? { annotations: { ...bundle.annotations } } : {}),
-      nexcage: { backend, ref: {}, routeReason: reason, configSource: this.opts.config.source, creator: selfProcess() },
+      ...(Object.keys(annotations).length > 0 ? { annotations: { ...annotations } } : {}),
+      nexcage: {
+        backend: p.backend,
+        ref: {},
+        routeReason: p.reason,
+        configSource: this.opts.config.source,
+        ...(p.image ? { image: p.image.record } : {}),
+        creator: selfProcess(),
+      },
     };
     try {
       this.store.write(rec);
@@ -180,9 +216,8 @@ export class Runtime {
       this.store.remove(o.id);
       throw e;
     }
-    const req: CreateRequest = {
+    const req = {
       id: o.id,
-      bundle,
       dir,
       pidFile: o.pidFile !== undefined ? resolve(o.pidFile) : join(dir, "init.pid"),
       consoleSocket: o.consoleSocket !== undefined ? resolve(o.consoleSocket) : undefined,
@@ -191,6 +226,20 @@ export class Runtime {
       preserveFds: o.preserveFds,
     };
     return { rec, req };
+  }
+
+  /** The bundle to create from: the given one, or one unpacked from the image into the container's directory. */
+  private async bundleFor(p: Prepared, rec: ContainerRecord, req: Omit<CreateRequest, "bundle">): Promise<{ rec: ContainerRecord; req: CreateRequest }> {
+    if (p.bundle) return { rec, req: { ...req, bundle: p.bundle } };
+    const { materialise } = await import("../images/for-create.js");
+    const m = await materialise(this.opts.config.config, this.log, p.image!, join(req.dir, IMAGE_BUNDLE), req.id);
+    const annotations = m.bundle.annotations;
+    const full: ContainerRecord = {
+      ...rec,
+      ...(Object.keys(annotations).length > 0 ? { annotations: { ...annotations } } : {}),
+      nexcage: { ...rec.nexcage, image: m.record },
+    };
+    return { rec: full, req: { ...req, bundle: m.bundle, ...(m.template !== undefined ? { template: m.template } : {}) } };
   }
 
   private withInit(rec: ContainerRecord, created: Created, status: Status): ContainerRecord {
@@ -226,12 +275,14 @@ export class Runtime {
   }
 
   async create(o: CreateOptions): Promise<void> {
-    const { bundle, backend, reason } = this.prepare(o);
-    const b = await this.backend(backend);
+    const prepared = await this.prepare(o);
+    const b = await this.backend(prepared.backend);
     let lock: Lock | undefined = await this.lock(o.id);
     try {
-      const { rec, req } = await this.begin(o, bundle, backend, reason);
+      const begun = await this.begin(o, prepared);
+      crashPoint("create:record-creating");
       try {
+        const { rec, req } = await this.bundleFor(prepared, begun.rec, begun.req);
         if (b.forksCaller) {
           // The fork would inherit the lock's socket and hold it until the container starts: drop it;
           // the `creating` record naming this process keeps everyone else out meanwhile.
@@ -244,7 +295,9 @@ export class Runtime {
         } finally {
           lock ??= await acquireLock(this.store.root, o.id, this.lockTimeoutMs);
         }
+        crashPoint("create:backend-created");
         this.store.write(this.withInit(rec, created, "created"));
+        crashPoint("create:record-created");
       } catch (e) {
         await this.rollback(o.id, e);
         throw e;
@@ -252,6 +305,12 @@ export class Runtime {
     } finally {
       await lock?.release();
     }
+  }
+
+  private async foregroundBackend(name: BackendName): Promise<Backend & Required<Pick<Backend, "run">>> {
+    const b = await this.backend(name);
+    if (!b.run) throw new StatusError(`backend ${name} cannot run in the foreground; use run --detach`);
+    return b as Backend & Required<Pick<Backend, "run">>;
   }
 
   /** `run`: create and start; in the foreground, wait for the process and return its exit code. */
@@ -266,11 +325,8 @@ export class Runtime {
       }
       return 0;
     }
-    const { bundle, backend, reason } = this.prepare(o);
-    const b = await this.backend(backend);
-    if (!b.run) {
-      throw new StatusError(`backend ${backend} cannot run in the foreground; use run --detach`);
-    }
+    const prepared = await this.prepare(o, true);
+    const b = await this.foregroundBackend(prepared.backend);
     let lock: Lock | undefined = await this.lock(o.id);
     let started: { pid: number; startTime?: string } | undefined;
     const forward = (sig: NodeJS.Signals) => {
@@ -284,9 +340,10 @@ export class Runtime {
     };
     for (const s of FORWARDED_SIGNALS) process.on(s, forward);
     try {
-      const { rec, req } = await this.begin(o, bundle, backend, reason);
+      const begun = await this.begin(o, prepared);
       let code: number;
       try {
+        const { rec, req } = await this.bundleFor(prepared, begun.rec, begun.req);
         code = await b.run(req, async (created) => {
           const running = this.withInit(rec, created, "running");
           this.store.write(running);
@@ -316,7 +373,9 @@ export class Runtime {
       const rec = this.mustRead(id);
       const live = await this.live(rec, true);
       transition("start", id, live.status);
+      crashPoint("start:checked");
       const started = await (await this.backend(rec.nexcage.backend)).start(rec);
+      crashPoint("start:backend-started");
       this.store.write(started ? this.withInit(rec, { ref: rec.nexcage.ref, pid: started.pid }, "running") : { ...rec, status: "running" });
     });
   }
@@ -333,7 +392,9 @@ export class Runtime {
       const rec = this.mustRead(id);
       const live = await this.live(rec, true);
       transition("kill", id, live.status);
+      crashPoint("kill:checked");
       await (await this.backend(rec.nexcage.backend)).kill(rec, signal, all);
+      crashPoint("kill:backend-killed");
     });
   }
 
@@ -358,7 +419,14 @@ export class Runtime {
       }
       const live = await this.live(rec, true);
       if (!force) transition("delete", id, live.status);
+      crashPoint("delete:checked");
+      if (rec.status === "creating") {
+        // its creator died before the backend's answer was recorded: clear it as crash debris
+        await this.purge(id);
+        return;
+      }
       await (await this.backend(rec.nexcage.backend)).delete(rec, force || live.status === "stopped");
+      crashPoint("delete:backend-deleted");
       this.store.remove(id);
     });
   }
@@ -385,6 +453,20 @@ export class Runtime {
     }
     const lives = await mapLimit(recs, LIST_PROBES, (rec) => this.live(rec, false));
     return recs.map((rec, i) => ({ ...ociState(rec, lives[i]!), backend: rec.nexcage.backend }));
+  }
+
+  /** Every readable record under the root (corrupt ones are skipped). */
+  records(): ContainerRecord[] {
+    const out: ContainerRecord[] = [];
+    for (const id of this.store.ids(isValidId)) {
+      try {
+        const rec = this.store.read(id);
+        if (rec) out.push(rec);
+      } catch (e) {
+        if (!(e instanceof CorruptRecordError)) throw e;
+      }
+    }
+    return out;
   }
 
   /** The backend of a live container, refusing a capability it lacks. */

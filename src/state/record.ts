@@ -27,6 +27,8 @@ export const recordSchema = lazy(() =>
     pidStartTime: optional(string()),
     /** The config file the container was created under. */
     configSource: string(),
+    /** The image a `create --image` made the container from (`rmi` refuses to remove it while this record exists). */
+    image: optional(object({ reference: string(), volid: optional(string()), digest: optional(string()) })),
     /** The nexcage process that wrote the `creating` record; while it lives, the create is in progress. */
     creator: optional(object({ pid: int().check(positive()), startTime: string() })),
   }),

@@ -1,9 +1,18 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { crashPoint } from "../crash-point.js";
+import { errnoText } from "../errno-text.js";
 import { NexcageError } from "../errors.js";
 import { recordSchema, type ContainerRecord } from "./record.js";
 
 export const RECORD_FILE = "state.json";
+const TEMP_PREFIX = `.${RECORD_FILE}.`;
+
+/** A file-system failure as one line: what failed and why, in words. */
+export function storeError(what: string, e: unknown): NexcageError {
+  if (e instanceof NexcageError) return e;
+  return new NexcageError(`${what}: ${errnoText(e)}`);
+}
 
 /** The record exists but cannot be read as one (truncated by a crash, edited by hand). */
 export class CorruptRecordError extends NexcageError {}
@@ -26,7 +35,7 @@ export class Store {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "ENOTDIR" || code === "EEXIST") throw new NexcageError(`root ${this.root} is not a directory`);
-      throw new NexcageError(`cannot create root ${this.root}: ${code ?? (e as Error).message}`);
+      throw storeError(`cannot create root ${this.root}`, e);
     }
   }
 
@@ -61,26 +70,28 @@ export class Store {
       return true;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
-      throw e;
+      throw storeError(`cannot create ${this.dir(id)}`, e);
     }
   }
 
+  /** Replaces the record atomically; a failure (full or read-only file system) leaves the old one. */
   write(record: ContainerRecord): void {
     const dir = this.dir(record.id);
     const target = join(dir, RECORD_FILE);
-    const temp = join(dir, `.${RECORD_FILE}.${process.pid}.tmp`);
-    const fd = openSync(temp, "w", 0o600);
+    const temp = join(dir, `${TEMP_PREFIX}${process.pid}.tmp`);
     try {
-      writeSync(fd, JSON.stringify(record));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    try {
+      const fd = openSync(temp, "w", 0o600);
+      try {
+        writeSync(fd, JSON.stringify(record));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      crashPoint("store:temp-written");
       renameSync(temp, target);
     } catch (e) {
       rmSync(temp, { force: true });
-      throw e;
+      throw storeError(`cannot write the state of container ${record.id}`, e);
     }
     const dirFd = openSync(dir, "r");
     try {
@@ -88,11 +99,27 @@ export class Store {
     } finally {
       closeSync(dirFd);
     }
+    this.removeStaleTemps(dir);
+  }
+
+  /** Temp files of writers that crashed before their rename (the caller holds the id's lock). */
+  private removeStaleTemps(dir: string): void {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) if (name.startsWith(TEMP_PREFIX)) rmSync(join(dir, name), { force: true });
   }
 
   /** Removes the container's directory and everything in it. */
   remove(id: string): void {
-    rmSync(this.dir(id), { recursive: true, force: true });
+    try {
+      rmSync(this.dir(id), { recursive: true, force: true });
+    } catch (e) {
+      throw storeError(`cannot remove ${this.dir(id)}`, e);
+    }
   }
 
   /** Ids with a directory under the root, sorted. Entries that are not valid ids are skipped. */

@@ -30,4 +30,12 @@ describe("run", () => {
     const r = await run("/bin/sh", ["-c", "pwd; echo $NEXCAGE_T"], { cwd: "/tmp", env: { NEXCAGE_T: "v", PATH: "/bin:/usr/bin" } });
     expect(r.stdout).toBe("/tmp\nv");
   });
+
+  it("output stderr: the child's stdout goes to our stderr (not captured), its stderr is captured", async () => {
+    // our stderr is redirected to a file by a child node, so what reached it can be read back
+    const script = `import("${new URL("../../src/exec/run.ts", import.meta.url).pathname}").then(async (m) => { const r = await m.run("/bin/sh", ["-c", "echo progress; echo failure >&2; exit 3"], { output: "stderr" }); process.stdout.write(JSON.stringify(r)); });`;
+    const r = await run(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { timeoutMs: 30_000 });
+    expect(r.stderr).toBe("progress");
+    expect(JSON.parse(r.stdout)).toMatchObject({ exitCode: 3, stdout: "", stderr: "failure" });
+  });
 });

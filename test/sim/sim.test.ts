@@ -353,6 +353,93 @@ describe("pct start failures", () => {
   });
 });
 
+/** An OCI archive made with umoci from the busybox template's files: two layers, the second deleting /etc/gone. */
+function buildOciArchive(name: string, config: string[]): string {
+  const dir = mkdtempSync(join(root, "oci-"));
+  const must = (cmd: string, args: string[]) => {
+    const r = spawnSync(cmd, args, { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${r.stderr}`);
+  };
+  const layout = join(dir, "layout");
+  must("umoci", ["init", "--layout", layout]);
+  must("umoci", ["new", "--image", `${layout}:t`]);
+  must("umoci", ["unpack", "--image", `${layout}:t`, join(dir, "b")]);
+  const rootfs = join(dir, "b", "rootfs");
+  must("tar", ["-xzf", join(root, "var/lib/vz/template/cache/busybox.tar.gz"), "-C", rootfs]);
+  chmodSync(rootfs, 0o755); // the template's "." is a mkdtemp (0700) directory; uid 1000 must traverse /
+  writeFileSync(join(rootfs, "etc/passwd"), "root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/tmp:/bin/sh\n");
+  writeFileSync(join(rootfs, "etc/group"), "root:x:0:\napp:x:1000:\nextra:x:2000:app\n");
+  writeFileSync(join(rootfs, "etc/gone"), "lower layer\n");
+  must("umoci", ["repack", "--image", `${layout}:t`, join(dir, "b")]);
+  must("umoci", ["unpack", "--image", `${layout}:t`, join(dir, "b2")]);
+  rmSync(join(dir, "b2", "rootfs", "etc/gone"));
+  must("umoci", ["repack", "--image", `${layout}:t`, join(dir, "b2")]);
+  must("umoci", ["config", "--image", `${layout}:t`, ...config]);
+  must("skopeo", ["copy", "--quiet", `oci:${layout}:t`, `oci-archive:${join(root, "var/lib/vz/template/cache", name)}`]);
+  rmSync(dir, { recursive: true, force: true });
+  return `local:vztmpl/${name}`;
+}
+
+describe("pct create from an OCI archive (PVE 9.1)", () => {
+  it("layers in order with whiteouts, in the CT's user namespace; the image config mapped onto the CT; its entrypoint runs as init", async () => {
+    const volid = buildOciArchive("app_1.tar", [
+      "--config.entrypoint", "/entry.sh", "--config.cmd", "one", "--config.cmd", "two words",
+      "--config.env", "PATH=/bin", "--config.env", "GREETING=hi there",
+      "--config.user", "app", "--config.workingdir", "/tmp", "--config.volume", "/data",
+    ]);
+    const id = newId();
+    const c = pct("create", String(id), volid, "--rootfs", "ctstore:1", "--net0", "name=eth0,ip=manual");
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout).toContain("Detected OCI archive\n");
+    expect(c.stdout).toContain("Auto-Enabling host-managed network for network device net0.\n");
+    expect(c.stdout).toContain("creating base directory for volume at /data\n");
+    const conf = readFileSync(confFile(id), "utf8");
+    expect(conf).toMatch(/^entrypoint: \/entry\.sh one 'two words'$/m);
+    expect(conf).toMatch(/^cmode: console$/m);
+    expect(conf).toMatch(/^net0: .*host-managed=1/m);
+    expect(conf).toMatch(/^lxc\.environment\.runtime: GREETING=hi there$/m);
+    for (const line of ["lxc.init.uid: 1000", "lxc.init.gid: 1000", "lxc.init.groups: 2000", "lxc.init.cwd: /tmp", "lxc.signal.halt: SIGTERM"]) expect(conf.split("\n")).toContain(line);
+    const vol = readdirSync(volDir(id)).map((d) => join(volDir(id), d))[0]!;
+    expect(existsSync(join(vol, "etc/passwd"))).toBe(true);
+    expect(existsSync(join(vol, "etc/gone"))).toBe(false); // whited out by the upper layer
+    expect(existsSync(join(vol, "data"))).toBe(true);
+    expect(statSync(join(vol, "bin/busybox")).uid).toBe(100000); // extracted inside the user namespace
+
+    const started = pct("start", String(id));
+    expect(started.code, started.stdout + started.stderr).toBe(0);
+    const pid = statusPid(id);
+    const out = await waitFor("entry.out", () => {
+      try {
+        return readFileSync(`/proc/${pid}/root/tmp/entry.out`, "utf8");
+      } catch {
+        return undefined;
+      }
+    });
+    expect(out).toContain("argc:2\narg:one\narg:two words\n");
+    expect(out).toContain("uid:1000\n");
+    expect(out).toContain("cwd:/tmp\n");
+    expect(out).toContain("env:GREETING=hi there\n");
+  });
+
+  it("an image whose command is /sbin/init keeps PVE's defaults (no entrypoint, no console mode); an unknown user fails the create and rolls back", () => {
+    const sys = buildOciArchive("sys_1.tar", ["--config.entrypoint", "/sbin/init", "--config.stopsignal", "SIGRTMIN+3"]);
+    const id = newId();
+    expect(pct("create", String(id), sys, "--rootfs", "ctstore:1").code).toBe(0);
+    const conf = readFileSync(confFile(id), "utf8");
+    expect(conf).not.toMatch(/^entrypoint:/m);
+    expect(conf).not.toMatch(/^cmode:/m);
+    expect(conf).toMatch(/^lxc\.signal\.halt: SIGRTMIN\+3$/m);
+
+    const ghost = buildOciArchive("ghost_1.tar", ["--config.cmd", "/bin/sh", "--config.user", "ghost"]);
+    const id2 = newId();
+    const r = pct("create", String(id2), ghost, "--rootfs", "ctstore:1");
+    expect(r.code).toBe(255);
+    expect(r.stderr).toBe(`unable to create CT ${id2} - unable to find user 'ghost' in the image's /etc/passwd\n`);
+    expect(existsSync(confFile(id2))).toBe(false);
+    expect(existsSync(volDir(id2))).toBe(false);
+  });
+});
+
 describe("pct errors", () => {
   const tmpl = "local:vztmpl/busybox.tar.gz";
 

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ContainerRecord } from "../../src/state/record.js";
-import { CorruptRecordError, Store } from "../../src/state/store.js";
+import { CorruptRecordError, Store, storeError } from "../../src/state/store.js";
 import { validateContainerId } from "../../src/oci/id.js";
 
 function record(id: string, status: ContainerRecord["status"] = "created"): ContainerRecord {
@@ -71,5 +71,33 @@ describe("Store", () => {
     s.makeDir("ok");
     expect(s.ids(valid)).toEqual(["ok"]);
     expect(new Store(join(root, "nope")).ids(valid)).toEqual([]);
+  });
+
+  it("removes the temp files of writers that crashed before their rename on the next write", () => {
+    const s = new Store(mkdtempSync(join(tmpdir(), "nexcage-store-")));
+    s.makeDir("c1");
+    s.write(record("c1"));
+    writeFileSync(join(s.dir("c1"), ".state.json.999999.tmp"), '{"half":');
+    writeFileSync(join(s.dir("c1"), "crun.log"), "");
+    s.write(record("c1", "running"));
+    expect(readdirSync(s.dir("c1")).sort()).toEqual(["crun.log", "state.json"]);
+    expect(s.read("c1")?.status).toBe("running");
+  });
+
+  it("a write into a missing directory fails with one line and leaves no temp file", () => {
+    const root = mkdtempSync(join(tmpdir(), "nexcage-store-"));
+    const s = new Store(root);
+    expect(() => s.write(record("gone"))).toThrowError(/^cannot write the state of container gone: no such file or directory$/);
+    expect(readdirSync(root)).toEqual([]);
+  });
+
+  it.each([
+    ["ENOSPC", "no space left on device"],
+    ["EROFS", "read-only file system"],
+    ["EDQUOT", "disk quota exceeded"],
+    ["EIO", "input/output error"],
+    ["EXDEV", "EXDEV"],
+  ])("file-system error %s reads as '%s'", (code, text) => {
+    expect(storeError("cannot write x", Object.assign(new Error("raw"), { code })).message).toBe(`cannot write x: ${text}`);
   });
 });

@@ -1,12 +1,12 @@
 import { mkdirSync } from "node:fs";
+import { crashPoint } from "../../crash-point.js";
 import { BackendError, oneLine } from "../../errors.js";
 import type { Signal } from "../../oci/signals.js";
 import type { ContainerRecord } from "../../state/record.js";
 import type { Backend, BackendContext, Created, CreateRequest, ExecRequest, ExitCode, HealthReport, Probe } from "../backend.js";
 import type { OciCliBackend } from "../oci-cli.js";
 import { readPidFile } from "../pid-file.js";
-import { probeInitProcess } from "../probe.js";
-import type { Libcrun } from "./libcrun.js";
+import { LibcrunError, type Libcrun } from "./libcrun.js";
 
 /**
  * The crun backend through libcrun (FFI): create, start, kill and delete run in this process, with
@@ -24,7 +24,8 @@ export class LibcrunBackend implements Backend {
   ) {}
 
   private fail(what: string, e: unknown): never {
-    const msg = (e as { libcrunMessage?: string }).libcrunMessage ?? (e as Error).message;
+    // libcrun's message with its errno in words, as the crun CLI prints it (`writing file ...: No space left on device`)
+    const msg = e instanceof LibcrunError ? e.message.slice(e.op.length + 2) : (e as Error).message;
     this.ctx.log.debug({ error: String(e) }, `libcrun: ${what}`);
     throw new BackendError(`${what}: ${oneLine(msg)}`);
   }
@@ -36,6 +37,7 @@ export class LibcrunBackend implements Backend {
   async create(req: CreateRequest): Promise<Created> {
     const stateRoot = this.cli.runtimeRoot(req.dir);
     mkdirSync(stateRoot, { recursive: true, mode: 0o700 });
+    crashPoint("libcrun:state-root-made");
     this.ctx.log.debug({ id: req.id, stateRoot }, "libcrun: create");
     try {
       this.lib.create({
@@ -90,8 +92,8 @@ export class LibcrunBackend implements Backend {
     }
   }
 
-  async probe(rec: ContainerRecord): Promise<Probe> {
-    return probeInitProcess(rec);
+  probe(rec: ContainerRecord): Promise<Probe> {
+    return this.cli.probe(rec);
   }
 
   run(req: CreateRequest, onStarted: (created: Created) => Promise<void>): Promise<ExitCode> {

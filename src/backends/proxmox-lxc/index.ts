@@ -1,5 +1,6 @@
-import { readdirSync, readlinkSync, rmSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { crashPoint } from "../../crash-point.js";
 import { BackendError } from "../../errors.js";
 import type { Signal } from "../../oci/signals.js";
 import { isSameLiveProcess, readProcStat } from "../../proc/stat.js";
@@ -13,11 +14,17 @@ import { purgeIntent, readIntent, writeIntent } from "../proxmox/intent.js";
 import { withFreeVmid } from "../proxmox/vmid.js";
 import { parseStatus, runPve, type PveTools } from "./pct.js";
 import { planContainer } from "./plan.js";
-import { packRootfs, templateFileName } from "./rootfs.js";
+import { packRootfs, partialArchive, templateFileName } from "./rootfs.js";
 import type { ProxmoxLxcSettings } from "./settings.js";
 
 /** Written before `pct create`, so a crash can always be cleaned up from the id alone. */
 const INTENT = "proxmox-lxc.json";
+/**
+ * Written before `pct start` (removed if it fails): a CT that is not running while its record still
+ * says `created` ran and stopped, after a start that crashed before it could record the init.
+ */
+const STARTED = "proxmox-lxc.started";
+/** Retries of `pvesh get /cluster/nextid` when parallel creates took its answer first (a vmidRange is tried in full). */
 const MAX_VMID_TRIES = 20;
 
 /**
@@ -54,18 +61,32 @@ export class ProxmoxLxcBackend implements Backend {
         }
       },
       consoleSocket: req.consoleSocket !== undefined,
+      imageMappedByProxmox: req.template?.oci === true,
     });
     for (const note of plan.notes) this.ctx.log.warn({ id: req.id }, `proxmox-lxc: ${note}`);
-    const fileName = templateFileName(req.id);
-    const archive = join(this.s.templateDir, fileName);
-    writeIntent(req.dir, INTENT, { files: [archive] });
-    await packRootfs(req.bundle.rootfs, this.s.templateDir, fileName, this.tools.timeoutMs);
-    const template = `${this.s.templateStorage}:vztmpl/${fileName}`;
+    let files: string[] = [];
+    let template: string;
+    let archive: string | undefined;
+    if (req.template !== undefined) {
+      // a Proxmox template or OCI archive (create --image): pct extracts it; nothing of ours to pack or remove later
+      template = req.template.volid;
+    } else {
+      const fileName = templateFileName(req.id);
+      archive = join(this.s.templateDir, fileName);
+      files = [archive];
+      writeIntent(req.dir, INTENT, { files });
+      crashPoint("proxmox-lxc:intent-written");
+      await packRootfs(req.bundle.rootfs, this.s.templateDir, fileName, this.tools.timeoutMs);
+      crashPoint("proxmox-lxc:template-packed");
+      template = `${this.s.templateStorage}:vztmpl/${fileName}`;
+    }
     const vmid = await withFreeVmid(
       { range: this.s.vmidRange, nextId: () => runPve(this.tools, "pvesh", ["get", "/cluster/nextid"], "create failed") },
       async (candidate) => {
-        writeIntent(req.dir, INTENT, { files: [archive], vmid: candidate });
+        writeIntent(req.dir, INTENT, { files, vmid: candidate });
+        crashPoint("proxmox-lxc:vmid-chosen");
         await this.pct(["create", String(candidate), template, ...plan.createOptions], "create failed", candidate);
+        crashPoint("proxmox-lxc:ct-created");
       },
       (e) => {
         const taken = e instanceof PctError && e.kind === "vmid-taken";
@@ -75,12 +96,20 @@ export class ProxmoxLxcBackend implements Backend {
       MAX_VMID_TRIES,
     );
     await appendRawLines(join(this.s.confDir, `${vmid}.conf`), join(this.s.lockDir, `pve-config-${vmid}.lock`), plan.lxcLines, this.tools.timeoutMs);
-    return { ref: { vmid, template, archive }, pid: 0 };
+    return { ref: { vmid, template, ...(archive !== undefined ? { archive } : {}), dir: req.dir }, pid: 0 };
   }
 
   async start(rec: ContainerRecord): Promise<{ pid: number }> {
     const vmid = vmidOf(rec);
-    await this.pct(["start", String(vmid)], "start failed", vmid);
+    const started = startedMarker(rec);
+    if (started !== undefined) writeFileSync(started, "");
+    try {
+      await this.pct(["start", String(vmid)], "start failed", vmid);
+    } catch (e) {
+      if (started !== undefined) rmSync(started, { force: true });
+      throw e;
+    }
+    crashPoint("proxmox-lxc:ct-started");
     const status = parseStatus(await this.pct(["status", String(vmid), "--verbose"], "start failed", vmid));
     const pid = Number(status["pid"]);
     if (status["status"] !== "running" || !Number.isInteger(pid) || pid <= 0) {
@@ -90,9 +119,15 @@ export class ProxmoxLxcBackend implements Backend {
   }
 
   async kill(rec: ContainerRecord, signal: Signal, all: boolean): Promise<void> {
-    const start = rec.nexcage.pidStartTime;
-    if (rec.pid <= 0 || start === undefined || !isSameLiveProcess(rec.pid, start)) throw new BackendError("container not running");
-    const targets = all ? processesInPidNamespaceOf(rec.pid) : [rec.pid];
+    let pid = rec.pid;
+    let start = rec.nexcage.pidStartTime;
+    if (pid <= 0 && rec.status === "created") {
+      // started by a `start` that crashed before recording the init: Proxmox knows its pid
+      pid = (await this.probe(rec)).pid;
+      start = pid > 0 ? readProcStat(pid)?.startTime : undefined;
+    }
+    if (pid <= 0 || start === undefined || !isSameLiveProcess(pid, start)) throw new BackendError("container not running");
+    const targets = all ? processesInPidNamespaceOf(pid) : [pid];
     for (const pid of targets) {
       try {
         process.kill(pid, signal.number);
@@ -105,6 +140,7 @@ export class ProxmoxLxcBackend implements Backend {
   async delete(rec: ContainerRecord, force: boolean): Promise<void> {
     const vmid = vmidOf(rec);
     await this.destroy(vmid, force);
+    crashPoint("proxmox-lxc:ct-destroyed");
     const archive = rec.nexcage.ref["archive"];
     if (typeof archive === "string") rmSync(archive, { force: true });
   }
@@ -119,7 +155,10 @@ export class ProxmoxLxcBackend implements Backend {
   }
 
   async purge(id: string, dir: string): Promise<void> {
-    await purgeIntent(id, readIntent(dir, INTENT), this.s.confDir, (vmid) => this.destroy(vmid, true));
+    const intent = readIntent(dir, INTENT);
+    await purgeIntent(id, intent, this.s.confDir, (vmid) => this.destroy(vmid, true));
+    // a crash while tar ran leaves its output under the temporary name
+    for (const f of intent.files ?? []) rmSync(partialArchive(f), { force: true });
   }
 
   async probe(rec: ContainerRecord): Promise<Probe> {
@@ -131,7 +170,8 @@ export class ProxmoxLxcBackend implements Backend {
       if (e instanceof PctError && e.kind === "ct-missing") return { status: "stopped", pid: 0 };
       throw e;
     }
-    return guestProbe(rec, { running: status["status"] === "running", pid: Number(status["pid"]) });
+    const marker = startedMarker(rec);
+    return guestProbe(rec, { running: status["status"] === "running", pid: Number(status["pid"]), startedBefore: marker !== undefined && existsSync(marker) });
   }
 
   async health(): Promise<HealthReport> {
@@ -141,6 +181,11 @@ export class ProxmoxLxcBackend implements Backend {
     details.push(`storage ${this.s.storage}, templates ${this.s.templateStorage} (${this.s.templateDir}), bridge ${this.s.bridge}`);
     return { backend: this.name, ok, details };
   }
+}
+
+function startedMarker(rec: ContainerRecord): string | undefined {
+  const dir = rec.nexcage.ref["dir"];
+  return typeof dir === "string" ? join(dir, STARTED) : undefined;
 }
 
 /** Host pids sharing the pid namespace of `init` (every process of the CT). */

@@ -1,10 +1,10 @@
 import { InvalidArgumentError, UnsupportedError } from "../../errors.js";
+import { parseSignal } from "../../oci/signals.js";
 import { descriptionLine, hostnameFromId, isDnsName } from "../proxmox/guest-names.js";
 import { countCpus, parsePlanSpec, type PlanSpec } from "../proxmox/plan-spec.js";
 import type { ProxmoxLxcSettings } from "./settings.js";
 
 export { configIsFor, descriptionLine, hostnameFromId, isDnsName } from "../proxmox/guest-names.js";
-
 
 export interface PlanInput {
   readonly id: string;
@@ -16,6 +16,11 @@ export interface PlanInput {
   readonly isDirectory: (hostPath: string) => boolean;
   /** Whether a console socket was asked for (it cannot be honoured). */
   readonly consoleSocket: boolean;
+  /**
+   * The CT is made from an OCI archive that `pct create` maps itself (PVE >= 9.1: entrypoint, env,
+   * user, workdir, stop signal): the process is then not mapped here.
+   */
+  readonly imageMappedByProxmox?: boolean;
 }
 
 export interface Plan {
@@ -51,7 +56,6 @@ export function quoteInitArg(arg: string): string {
   return refuse(`process.args element ${JSON.stringify(arg)} (LXC cannot quote both ' and " in one argument)`);
 }
 
-
 function noNewline(what: string, value: string): string {
   if (/[\n\r\0]/.test(value)) refuse(`${what} containing a newline or NUL`);
   return value;
@@ -70,6 +74,50 @@ function relativeTarget(dest: string): string {
   const rel = checkedDestination(dest).replace(/^\/+/, "");
   if (rel === "") refuse(`mount destination ${JSON.stringify(dest)}`);
   return rel;
+}
+
+/** process → init: `--entrypoint` (pushed onto `opts`) and the lxc.* lines for env, cwd, user, rlimits, capabilities, stop signal. */
+function processLines(spec: PlanSpec, opts: string[]): string[] {
+  const lxc: string[] = [];
+  opts.push("--entrypoint", spec.process.args.map(quoteInitArg).join(" "));
+  for (const [i, e] of (spec.process.env ?? []).entries()) {
+    // the entry is not quoted: it may hold a credential
+    if (!/^[^=\s]+=/.test(e)) throw new InvalidArgumentError(`process.env[${i}] is not KEY=VALUE`);
+    lxc.push(`lxc.environment.runtime: ${noNewline("process.env", e)}`);
+  }
+  lxc.push(`lxc.init.cwd: ${noNewline("process.cwd", spec.process.cwd)}`);
+  const user = spec.process.user;
+  if (user) {
+    if (user.username !== undefined) refuse("process.user.username (give uid and gid)");
+    lxc.push(`lxc.init.uid: ${user.uid}`, `lxc.init.gid: ${user.gid}`);
+    if (user.additionalGids && user.additionalGids.length > 0) lxc.push(`lxc.init.groups: ${user.additionalGids.join(",")}`);
+  }
+  for (const r of spec.process.rlimits ?? []) {
+    const name = /^RLIMIT_([A-Z]+)$/.exec(r.type)?.[1];
+    if (!name) throw new InvalidArgumentError(`process.rlimits type ${JSON.stringify(r.type)} is not RLIMIT_*`);
+    lxc.push(`lxc.prlimit.${name.toLowerCase()}: ${r.soft}:${r.hard}`);
+  }
+  const bounding = spec.process.capabilities?.bounding;
+  if (bounding !== undefined) {
+    const keep = bounding.map((c) => {
+      const m = /^CAP_([A-Z_]+)$/.exec(c);
+      if (!m) throw new InvalidArgumentError(`process.capabilities: ${JSON.stringify(c)} is not a capability`);
+      return m[1]!.toLowerCase();
+    });
+    lxc.push(`lxc.cap.keep: ${keep.length > 0 ? keep.join(" ") : "none"}`);
+  }
+  // an image's StopSignal (image-spec conversion annotation) → the signal `pct shutdown` sends, as PVE 9.1 does
+  const stopSignal = spec.annotations?.["org.opencontainers.image.stopSignal"];
+  if (stopSignal !== undefined) {
+    let sig: string;
+    try {
+      sig = parseSignal(stopSignal).name;
+    } catch {
+      throw new InvalidArgumentError(`annotation org.opencontainers.image.stopSignal: unknown signal ${JSON.stringify(stopSignal)}`);
+    }
+    lxc.push(`lxc.signal.halt: ${sig}`);
+  }
+  return lxc;
 }
 
 /**
@@ -134,33 +182,7 @@ export function planContainer(input: PlanInput): Plan {
   opts.push("--tags", ["nexcage", ...s.tags].join(";"));
   opts.push("--description", `${descriptionLine(input.id)}\nbundle: ${input.bundlePath}`);
 
-  // process → init
-  opts.push("--entrypoint", spec.process.args.map(quoteInitArg).join(" "));
-  for (const e of spec.process.env ?? []) {
-    if (!/^[^=\s]+=/.test(e)) throw new InvalidArgumentError(`process.env entry ${JSON.stringify(e)} is not KEY=VALUE`);
-    lxc.push(`lxc.environment.runtime: ${noNewline("process.env", e)}`);
-  }
-  lxc.push(`lxc.init.cwd: ${noNewline("process.cwd", spec.process.cwd)}`);
-  const user = spec.process.user;
-  if (user) {
-    if (user.username !== undefined) refuse("process.user.username (give uid and gid)");
-    lxc.push(`lxc.init.uid: ${user.uid}`, `lxc.init.gid: ${user.gid}`);
-    if (user.additionalGids && user.additionalGids.length > 0) lxc.push(`lxc.init.groups: ${user.additionalGids.join(",")}`);
-  }
-  for (const r of spec.process.rlimits ?? []) {
-    const name = /^RLIMIT_([A-Z]+)$/.exec(r.type)?.[1];
-    if (!name) throw new InvalidArgumentError(`process.rlimits type ${JSON.stringify(r.type)} is not RLIMIT_*`);
-    lxc.push(`lxc.prlimit.${name.toLowerCase()}: ${r.soft}:${r.hard}`);
-  }
-  const bounding = spec.process.capabilities?.bounding;
-  if (bounding !== undefined) {
-    const keep = bounding.map((c) => {
-      const m = /^CAP_([A-Z_]+)$/.exec(c);
-      if (!m) throw new InvalidArgumentError(`process.capabilities: ${JSON.stringify(c)} is not a capability`);
-      return m[1]!.toLowerCase();
-    });
-    lxc.push(`lxc.cap.keep: ${keep.length > 0 ? keep.join(" ") : "none"}`);
-  }
+  if (!input.imageMappedByProxmox) lxc.push(...processLines(spec, opts));
   for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
     if (!SYSCTL_ALLOWED.test(key)) refuse(`linux.sysctl ${key} (Proxmox allows only IPC namespace sysctls)`);
     lxc.push(`lxc.sysctl.${key}: ${noNewline("linux.sysctl", String(value))}`);

@@ -1,11 +1,16 @@
 import { renameSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { run } from "../../exec/run.js";
 import { BackendError, oneLine } from "../../errors.js";
 
 /** A template file name Proxmox accepts for `<storage>:vztmpl/<file>`, unique per create. */
 export function templateFileName(id: string, now = Date.now()): string {
   return `nexcage-${id.replace(/[^A-Za-z0-9_.-]/g, "_")}-${now.toString(36)}.tar`;
+}
+
+/** Where `packRootfs` writes the archive before renaming it to `archive`. */
+export function partialArchive(archive: string): string {
+  return join(dirname(archive), `.${basename(archive)}.partial`);
 }
 
 /**
@@ -15,7 +20,7 @@ export function templateFileName(id: string, now = Date.now()): string {
  */
 export async function packRootfs(rootfs: string, templateDir: string, fileName: string, timeoutMs: number): Promise<string> {
   const target = join(templateDir, fileName);
-  const temp = join(templateDir, `.${fileName}.partial`);
+  const temp = partialArchive(target);
   const r = await run(
     "tar",
     ["--create", "--file", temp, "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "--one-file-system", "--directory", rootfs, "."],

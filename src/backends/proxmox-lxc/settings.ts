@@ -1,4 +1,4 @@
-import { _default, array, boolean, lazy, maximum, number, optional, positive, regex, strictObject, string, type output } from "zod/mini";
+import { _default, array, boolean, enum as zEnum, lazy, maximum, number, optional, positive, regex, strictObject, string, type output } from "zod/mini";
 import { absolutePath, bridgeName, ipv4, ipv4Config, storageId, tag, vmidRange } from "../proxmox/pve-schema.js";
 
 /** Built on first use, like the config schema it is part of. */
@@ -34,6 +34,11 @@ function buildSettingsSchema() {
     ),
     tags: _default(array(tag()), []),
     timeoutSeconds: _default(number().check(positive(), maximum(3600)), 300),
+    /**
+     * create --image with an OCI archive in template storage: `unpack` (nexcage unpacks it and maps its
+     * config, any PVE version) or `pct` (the archive goes to `pct create`, which maps it; PVE >= 9.1).
+     */
+    ociImages: _default(zEnum(["unpack", "pct"]), "unpack"),
     /** Where Proxmox keeps CT configs (/etc/pve/lxc links to this node's directory). */
     confDir: _default(absolutePath(), "/etc/pve/lxc"),
     /** Where Proxmox keeps the configs' flock files. */

@@ -89,8 +89,8 @@ function serviceOf(id: string, spec: PlanSpec): AppService {
   const p = spec.process;
   const exe = p.args[0]!;
   if (!exe.startsWith("/") && exe.includes("/")) refuse(`a relative program path (${JSON.stringify(exe)}): give an absolute path or a bare name`);
-  for (const e of p.env ?? []) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(e)) throw new InvalidArgumentError(`process.env entry ${JSON.stringify(e)} is not KEY=VALUE`);
+  for (const [i, e] of (p.env ?? []).entries()) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(e)) throw new InvalidArgumentError(`process.env[${i}] is not KEY=VALUE`); // not quoted: it may hold a credential
   }
   if (!p.cwd.startsWith("/")) throw new InvalidArgumentError(`process.cwd ${JSON.stringify(p.cwd)} is not absolute`);
   const limits = (p.rlimits ?? []).map((r): [string, string] => {

@@ -8,12 +8,15 @@ export interface GuestStatus {
   readonly pid: number;
   /** Whether its vCPUs are paused; unknown (pct) → the recorded status decides. */
   readonly paused?: boolean;
+  /** A start was begun for it (a stopped guest then ran and stopped, even if the start crashed before recording it). */
+  readonly startedBefore?: boolean;
 }
 
 /**
  * The OCI status of a Proxmox guest: running with the recorded process (same pid and start time) →
  * running (or paused); a running guest whose process is not the recorded one was restarted
- * outside nexcage, and the container is stopped; a stopped guest is `created` until its first start.
+ * outside nexcage, and the container is stopped; a stopped guest is `created` until its first start
+ * (begun, even if the start crashed before recording it).
  */
 export function guestProbe(rec: ContainerRecord, g: GuestStatus): Probe {
   if (g.running) {
@@ -22,5 +25,6 @@ export function guestProbe(rec: ContainerRecord, g: GuestStatus): Probe {
     if (start !== undefined && isSameLiveProcess(g.pid, start)) return { status: (g.paused ?? rec.status === "paused") ? "paused" : "running", pid: g.pid };
     return { status: "stopped", pid: 0 };
   }
-  return { status: rec.status === "created" || rec.status === "creating" ? "created" : "stopped", pid: 0 };
+  const notStartedYet = (rec.status === "created" || rec.status === "creating") && !g.startedBefore;
+  return { status: notStartedYet ? "created" : "stopped", pid: 0 };
 }

@@ -18,6 +18,7 @@ const planSpecSchema = looseObject({
   }),
   root: looseObject({ path: string(), readonly: optional(boolean()) }),
   hostname: optional(string()),
+  annotations: optional(record(string(), string())),
   mounts: optional(array(mountSchema)),
   hooks: optional(record(string(), array(looseObject({})))),
   linux: optional(

@@ -27,7 +27,8 @@ export async function* vmidCandidates(src: VmidSource): AsyncGenerator<number> {
 
 /**
  * Runs `attempt` with candidate VMIDs until one is not taken by another guest (the create raced
- * with someone else's), at most `maxTries` times. Any other failure ends the search.
+ * with someone else's): every VMID of a configured range, else at most `maxTries` answers of nextid.
+ * Any other failure ends the search.
  */
 export async function withFreeVmid(
   src: VmidSource,
@@ -41,7 +42,7 @@ export async function withFreeVmid(
       await attempt(candidate);
       return candidate;
     } catch (e) {
-      if (!isTaken(e) || ++tries >= maxTries) throw e;
+      if (!isTaken(e) || (!src.range && ++tries >= maxTries)) throw e;
     }
   }
   throw new BackendError("create failed: no VMID");

@@ -9,6 +9,6 @@ export function register(program: Command, ctx: CliContext): void {
     .argument("<container-id>", "unique name of the container instance");
   for (const o of createOptions()) cmd.addOption(o);
   cmd.action(async (id: string, flags: CreateFlags) => {
-    await (await ctx.runtime()).create(toCreateOptions(id, flags));
+    await (await ctx.runtime()).create(toCreateOptions(id, flags, cmd.getOptionValueSource("bundle") === "cli"));
   });
 }

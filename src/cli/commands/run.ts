@@ -10,6 +10,6 @@ export function register(program: Command, ctx: CliContext): void {
   for (const o of createOptions()) cmd.addOption(o);
   cmd.addOption(new Option("-d, --detach", "detach from the container's process"));
   cmd.action(async (id: string, flags: CreateFlags & { detach?: boolean }) => {
-    ctx.exitCode = await (await ctx.runtime()).run({ ...toCreateOptions(id, flags), detach: flags.detach === true });
+    ctx.exitCode = await (await ctx.runtime()).run({ ...toCreateOptions(id, flags, cmd.getOptionValueSource("bundle") === "cli"), detach: flags.detach === true });
   });
 }

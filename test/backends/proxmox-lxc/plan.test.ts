@@ -117,6 +117,33 @@ describe("proxmox-lxc plan: what is mapped", () => {
     expect(p.lxcLines).toEqual(expect.arrayContaining(["lxc.prlimit.nofile: 1024:4096", "lxc.cap.keep: kill net_bind_service", "lxc.sysctl.kernel.shmmax: 4096", "lxc.sysctl.fs.mqueue.msg_max: 20"]));
   });
 
+  it.each([
+    ["SIGQUIT", "lxc.signal.halt: SIGQUIT"],
+    ["quit", "lxc.signal.halt: SIGQUIT"],
+    ["15", "lxc.signal.halt: SIGTERM"],
+    ["SIGRTMIN+3", "lxc.signal.halt: SIGRTMIN+3"],
+  ])("an image's stop signal annotation %s becomes %s (as PVE 9.1 maps StopSignal)", (sig, line) => {
+    const p = planContainer(input({ ...baseSpec(), annotations: { "org.opencontainers.image.stopSignal": sig } }));
+    expect(p.lxcLines).toContain(line);
+  });
+
+  it("an OCI archive Proxmox maps itself: no --entrypoint and no process lines, the CT options stay", () => {
+    const spec = { ...baseSpec(), annotations: { "org.opencontainers.image.stopSignal": "SIGQUIT" }, process: { ...baseSpec().process, rlimits: [{ type: "RLIMIT_NOFILE", soft: 1, hard: 2 }] } };
+    const p = planContainer(input(spec, { imageMappedByProxmox: true }));
+    expect(opt(p, "--entrypoint")).toBeUndefined();
+    expect(p.lxcLines).toEqual([]);
+    expect(opt(p, "--hostname")).toBe("web-01");
+    expect(opt(p, "--rootfs")).toBe("local-lvm:4");
+    expect(opt(p, "--net0")).toBe("name=eth0,bridge=vmbr0,ip=dhcp");
+  });
+
+  it("no stop signal annotation: no lxc.signal.halt; an unknown one is refused", () => {
+    expect(planContainer(input(baseSpec())).lxcLines.some((l) => l.startsWith("lxc.signal.halt"))).toBe(false);
+    expect(() => planContainer(input({ ...baseSpec(), annotations: { "org.opencontainers.image.stopSignal": "SIGNOPE\nx" } }))).toThrowError(
+      /^annotation org\.opencontainers\.image\.stopSignal: unknown signal "SIGNOPE\\nx"$/,
+    );
+  });
+
   it("security settings Proxmox replaces are noted, not dropped silently", () => {
     const spec = { ...baseSpec(), process: { ...baseSpec().process, apparmorProfile: "x", noNewPrivileges: true }, linux: { ...baseSpec().linux, seccomp: {}, maskedPaths: ["/proc/kcore"] } };
     expect(planContainer(input(spec)).notes).toEqual([
@@ -142,7 +169,7 @@ describe("proxmox-lxc plan: what is refused", () => {
     ["a relative bind source", { ...baseSpec(), mounts: [{ destination: "/x", type: "bind", source: "rel" }] }, {}, /relative source/],
     ["a .. mount target", { ...baseSpec(), mounts: [{ destination: "/../etc", type: "tmpfs", source: "tmpfs" }] }, {}, /mount destination/],
     ["an env with a newline", { ...baseSpec(), process: { ...baseSpec().process, env: ["A=1\nlxc.init.cmd: evil"] } }, {}, /newline/],
-    ["an env without =", { ...baseSpec(), process: { ...baseSpec().process, env: ["NOVALUE"] } }, {}, /not KEY=VALUE/],
+    ["an env without = (not quoted: it may be a secret)", { ...baseSpec(), process: { ...baseSpec().process, env: ["PATH=/bin", "PASSWORD hunter2"] } }, {}, /^process\.env\[1\] is not KEY=VALUE$/],
     ["args quoting both ' and \"", { ...baseSpec(), process: { ...baseSpec().process, args: ["sh", "-c", "echo \"it's\""] } }, {}, /cannot quote both/],
     ["a missing process", { ...baseSpec(), process: undefined }, {}, /config\.json: process/],
   ])("%s", (_name, spec, over, re) => {

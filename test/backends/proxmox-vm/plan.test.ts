@@ -194,7 +194,7 @@ describe("proxmox-vm plan: what is refused", () => {
     ["a control character in an argument", input(withSpec((s) => (s.process.args = ["/bin/echo", "a\nb"]))), /process\.args with control characters/],
     ["a bad hostname", input(withSpec((s) => (s.hostname = "no_underscores"))), /hostname "no_underscores" is not a valid DNS name/],
     ["half a surrogate pair", input(withSpec((s) => (s.process.env = ["A=\ud800"]))), /process\.env that is not well-formed Unicode/],
-    ["an env entry without =", input(withSpec((s) => (s.process.env = ["JUSTKEY"]))), /process\.env entry "JUSTKEY" is not KEY=VALUE/],
+    ["an env entry without =", input(withSpec((s) => (s.process.env = ["JUSTKEY"]))), /^process\.env\[0\] is not KEY=VALUE$/],
     ["an unknown rlimit", input(withSpec((s) => (s.process.rlimits = [{ type: "RLIMIT_FOO", soft: 1, hard: 1 }]))), /RLIMIT_FOO/],
     ["no args", input(withSpec((s) => (s.process.args = []))), /config\.json: process\.args/],
   ])("%s", (_name, inp, message) => {

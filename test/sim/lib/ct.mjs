@@ -57,6 +57,7 @@ import {
   volumeDir,
 } from "./lxc.mjs";
 import { parsePropertyString, splitList } from "./schema.mjs";
+import { restoreOciArchive } from "./oci.mjs";
 
 const NEW_DISK_RE = /^([^:\s]+):(\d+(\.\d+)?)$/;
 const COMMON_TAR_FLAGS = [
@@ -144,12 +145,16 @@ function archiveIsOciFormat(cfg, archive) {
   return lines.includes("oci-layout") && lines.includes("index.json") && lines.some((l) => l.startsWith("blobs/"));
 }
 
+/** the argv prefix that runs a command in the CT's user namespace (none for privileged CTs) */
+function usernsPrefix(conf) {
+  const { map } = parseIdMaps(conf);
+  return map.length ? ["lxc-usernsexec", ...map.flatMap((m) => ["-m", m.join(":")]), "--"] : [];
+}
+
 function restoreArchive(cfg, archive, rootdir, conf, noUnpackError) {
   const path = absFilesystemPath(cfg, archive);
   const compression = tarCompressionOption(path);
-  const { map } = parseIdMaps(conf);
-  const userns = map.length ? ["lxc-usernsexec", ...map.flatMap((m) => ["-m", m.join(":")]), "--"] : [];
-  const cmd = [...userns, "tar", "xpf", "-", ...(compression ? [compression] : []), "--totals", ...COMMON_TAR_FLAGS];
+  const cmd = [...usernsPrefix(conf), "tar", "xpf", "-", ...(compression ? [compression] : []), "--totals", ...COMMON_TAR_FLAGS];
   cmd.push("-C", rootdir, "--skip-old-files", "--anchored", "--exclude", "./dev/*");
   let fd;
   try {
@@ -601,10 +606,8 @@ export async function createVm(param) {
             "every directory above the container volumes must be world-searchable (chmod o+x)",
         );
       if (archiveIsOciFormat(cfg, ostemplate)) {
-        print("Detected OCI archive\n");
-        throw die("OCI image archives are not supported by the simulator");
-      }
-      restoreArchive(cfg, ostemplate, rootdir, conf, ignoreUnpackErrors);
+        restoreOciArchive(absFilesystemPath(cfg, ostemplate), rootdir, conf, usernsPrefix(conf), COMMON_TAR_FLAGS, resolveInRoot);
+      } else restoreArchive(cfg, ostemplate, rootdir, conf, ignoreUnpackErrors);
       setupDetect(conf, rootdir); // detect OS
       writeConfig(vmid, conf); // save config (after OS detection)
       // post_create_hook (hostname/network/password/ssh keys inside the CT) is not simulated

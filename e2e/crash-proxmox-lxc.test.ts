@@ -1,0 +1,93 @@
+import { chmodSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { CRASH_POINTS } from "../src/crash-point.js";
+import { parseStatus } from "../src/backends/proxmox-lxc/pct.js";
+import { configIsFor } from "../src/backends/proxmox-lxc/plan.js";
+import { crashCase, hostTraces, type CrashCase } from "./crash-harness.js";
+import { makeBundle, nexcage, tempDir } from "./helpers.js";
+import { pveSimSuite } from "./pve-sim.js";
+
+/**
+ * Crash consistency for proxmox-lxc through the pct stand-in on real LXC: nexcage killed with
+ * SIGKILL at each named step (runtime, store and backend points), then the checks of
+ * e2e/crash-harness.ts, plus: no CT, no template archive (whole or partial) is left.
+ */
+const { cleanup, sim } = pveSimSuite();
+
+const CASES: readonly CrashCase[] = [
+  { at: "create:dir-made", setup: "none", op: "create", after: "absent" },
+  { at: "store:temp-written", setup: "none", op: "create", after: "absent" },
+  { at: "create:record-creating", setup: "none", op: "create", after: "stopped" },
+  { at: "proxmox-lxc:intent-written", setup: "none", op: "create", after: "stopped" },
+  { at: "proxmox-lxc:template-packed", setup: "none", op: "create", after: "stopped" },
+  { at: "proxmox-lxc:vmid-chosen", setup: "none", op: "create", after: "stopped" },
+  { at: "proxmox-lxc:ct-created", setup: "none", op: "create", after: "stopped" },
+  { at: "create:backend-created", setup: "none", op: "create", after: "stopped" },
+  { at: "create:record-created", setup: "none", op: "create", after: "created" },
+  { at: "start:checked", setup: "created", op: "start", after: "created" },
+  { at: "proxmox-lxc:ct-started", setup: "created", op: "start", after: "running" },
+  { at: "start:backend-started", setup: "created", op: "start", after: "running" },
+  { at: "kill:checked", setup: "running", op: "kill", after: "running" },
+  { at: "kill:backend-killed", setup: "running", op: "kill", after: "stopped" },
+  { at: "delete:checked", setup: "running", op: "delete", after: "running" },
+  { at: "proxmox-lxc:ct-destroyed", setup: "running", op: "delete", after: "stopped" },
+  { at: "delete:backend-deleted", setup: "running", op: "delete", after: "stopped" },
+];
+
+it("every runtime and proxmox-lxc crash point has a case", () => {
+  const covered = new Set(CASES.map((c) => c.at.replace(/#[0-9]+$/, "")));
+  expect(CRASH_POINTS.filter((p) => !p.startsWith("libcrun:") && !covered.has(p))).toEqual([]);
+});
+
+/** A file's text, "" when it is gone (another case's CT deleted meanwhile). */
+function readOr(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+/** The VMID the record or the crash intent names. */
+function vmidIn(dir: string): number | undefined {
+  for (const [file, get] of [["state.json", (d: any) => d.nexcage?.ref?.vmid], ["proxmox-lxc.json", (d: any) => d.vmid]] as const) {
+    try {
+      const v = get(JSON.parse(readFileSync(join(dir, file), "utf8")));
+      if (typeof v === "number") return v;
+    } catch {
+      // not there
+    }
+  }
+  return undefined;
+}
+
+describe("proxmox-lxc: kill -9 at each step", () => {
+  const bundle = cleanup.dir(makeBundle(["sleep", "1000"]));
+  chmodSync(bundle, 0o755);
+
+  it.concurrent.each(CASES.map((c, i) => ({ ...c, i })))("$op crashed at $at: state says $after, list agrees, delete --force leaves no CT, template or record", async (c) => {
+    const root = cleanup.dir(tempDir("crash-pve"));
+    const id = cleanup.nexcage(root, `crash-pve-${c.i}`);
+    let vmid: number | undefined;
+    await crashCase(c, {
+      n: (args, extra = {}) => nexcage(root, args, { config: sim.config, ...extra, env: { ...sim.env, ...extra.env } }),
+      root,
+      bundle,
+      id,
+      initPid: async () => {
+        vmid = vmidIn(join(root, id));
+        if (vmid === undefined) return undefined;
+        const r = await sim.pct(["status", String(vmid), "--verbose"]);
+        const pid = Number(parseStatus(r.stdout)["pid"]);
+        return pid > 0 ? pid : undefined;
+      },
+      leftovers: async () => [
+        // CTs of other cases may have taken the VMID this create had chosen: only its own count
+        ...sim.cts().filter((v) => configIsFor(readOr(join(sim.confDir, `${v}.conf`)), id)).map((v) => `CT ${v}`),
+        ...sim.templates().filter((t) => t.includes(`-${id}-`)),
+        ...(vmid !== undefined ? hostTraces(String(vmid), join(root, id)) : []),
+      ],
+    });
+  });
+});

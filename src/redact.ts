@@ -1,0 +1,70 @@
+/**
+ * Redaction of credentials in what nexcage writes to logs and error messages. Secrets reach
+ * nexcage in container environments (`DB_PASSWORD=...` in config.json, `exec --env`), in the argv
+ * of the tools it runs (`pct create --env`, lxc.environment lines), in URLs with a user:password
+ * part, HTTP authorization values and Proxmox API tokens (`PVEAPIToken=user@realm!id=uuid`).
+ * Values are replaced by `***`; names stay, so a line still says what was set.
+ */
+export const MASK = "***";
+
+/** Names that hold credentials (case-insensitive, anywhere in the name: DB_PASSWORD, apiKey, PGPASSFILE...). */
+const SECRET_NAME = /pass(?:word|wd|phrase)?|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential|auth|cookie|session/i;
+
+export function isSecretName(name: string): boolean {
+  return SECRET_NAME.test(name);
+}
+
+const NAME = "[A-Za-z_][A-Za-z0-9_.-]*";
+/** NAME=value inside free text; the value ends at white space, a quote, a comma or a semicolon. */
+const ASSIGNMENT = new RegExp(`(${NAME})=([^\\s"',;]+)`, "g");
+/** "name": "value" (JSON and JSON-like text). */
+const JSON_PAIR = new RegExp(`"(${NAME})"(\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"`, "g");
+/** --name value / --name=value / -name value. */
+const FLAG_VALUE = /(--?[A-Za-z][A-Za-z0-9-]*)([= ])(\S+)/g;
+const AUTH_SCHEME = /\b(Bearer|Basic|Token|PVEAPIToken)(\s+|=)[^\s"',;]+/gi;
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/[^/\s:@]+):[^/\s@]+@/gi;
+
+/** The text with every credential value replaced by `***`. */
+export function redactText(text: string): string {
+  return text
+    .replace(URL_USERINFO, `$1:${MASK}@`)
+    .replace(AUTH_SCHEME, `$1$2${MASK}`)
+    .replace(JSON_PAIR, (all, name: string, sep: string) => (isSecretName(name) ? `"${name}"${sep}"${MASK}"` : all))
+    .replace(FLAG_VALUE, (all, flag: string, sep: string, value: string) => (isSecretName(flag) && !value.startsWith("-") ? `${flag}${sep}${MASK}` : all))
+    .replace(ASSIGNMENT, (all, name: string) => (isSecretName(name) ? `${name}=${MASK}` : all));
+}
+
+/** One string that is a whole `NAME=value` (an env entry, an argv word): the value may hold spaces. */
+function redactWord(word: string): string {
+  const eq = word.indexOf("=");
+  if (eq > 0 && new RegExp(`^${NAME}$`).test(word.slice(0, eq)) && isSecretName(word.slice(0, eq))) return `${word.slice(0, eq)}=${MASK}`;
+  return redactText(word);
+}
+
+/**
+ * A log object with credentials masked: values under secret names, `NAME=value` strings, and in
+ * argv-like arrays the word after a secret flag (`["--password", "x"]`). Returns a copy.
+ */
+export function redactValue(value: unknown, depth = 0): unknown {
+  if (typeof value === "string") return redactWord(value);
+  if (value === null || typeof value !== "object" || depth > 8) return value;
+  if (value instanceof Error) return redactText(String(value.message));
+  if (Array.isArray(value)) {
+    return value.map((v, i) => {
+      const before = value[i - 1];
+      if (typeof v === "string" && typeof before === "string" && /^--?[A-Za-z][A-Za-z0-9-]*$/.test(before) && isSecretName(before)) return MASK;
+      return redactValue(v, depth + 1);
+    });
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = isSecretName(k) && (typeof v === "string" || typeof v === "number") ? MASK : redactValue(v, depth + 1);
+  }
+  return out;
+}
+
+/** A JSON.parse error without the excerpt of the document V8 quotes (it may hold a credential). */
+export function jsonErrorText(e: unknown): string {
+  const msg = (e as Error).message ?? String(e);
+  return redactText(msg.replace(/^(Unexpected token .*?), ".*" is not valid JSON$/s, "$1 (not valid JSON)").replace(/^Unexpected token '.*?'/s, "Unexpected token"));
+}
