@@ -4,7 +4,7 @@ import type { Signal } from "../oci/signals.js";
 import type { Status } from "../runtime/status.js";
 import type { ContainerRecord } from "../state/record.js";
 import type { Logger } from "../log.js";
-import { probeInitProcess } from "./probe.js";
+import { probeOciContainer } from "./probe.js";
 
 export interface CreateRequest {
   readonly id: string;
@@ -127,12 +127,13 @@ export function loadBackend(name: BackendName, ctx: BackendContext): Promise<Bac
 }
 
 /**
- * Backends whose container init is a host process: their probe is one read of /proc (probe.ts),
- * whichever driver they use, so a status is known without loading the backend or reading the config.
+ * Backends whose container init is a host process: their probe is one read of /proc and a look at
+ * the exec fifo (probe.ts), whichever driver they use, so a status is known without loading the
+ * backend or reading the config. OciCliBackend.probe is the same function.
  */
 const HOST_PROCESS_BACKENDS: ReadonlySet<BackendName> = new Set<BackendName>(["crun", "runc"]);
 
 /** The live status when it needs no backend (crun, runc); undefined for the others. */
 export function hostProcessProbe(rec: ContainerRecord): Probe | undefined {
-  return HOST_PROCESS_BACKENDS.has(rec.nexcage.backend) ? probeInitProcess(rec) : undefined;
+  return HOST_PROCESS_BACKENDS.has(rec.nexcage.backend) ? probeOciContainer(rec) : undefined;
 }

@@ -8,7 +8,7 @@ import type { Signal } from "../oci/signals.js";
 import type { ContainerRecord } from "../state/record.js";
 import type { Backend, BackendContext, Created, CreateRequest, ExecRequest, ExitCode, HealthReport, Probe } from "./backend.js";
 import { readPidFile, waitForPidFile } from "./pid-file.js";
-import { probeInitProcess } from "./probe.js";
+import { probeOciContainer } from "./probe.js";
 
 export interface OciCliSettings {
   readonly name: BackendName;
@@ -198,10 +198,7 @@ export class OciCliBackend implements Backend {
 
   /** The init's /proc entry; the runtime's exec fifo tells created (still there) from started. */
   async probe(rec: ContainerRecord): Promise<Probe> {
-    return probeInitProcess(rec, () => {
-      const root = rec.nexcage.ref["root"];
-      return typeof root === "string" && !existsSync(join(root, rec.id, "exec.fifo"));
-    });
+    return probeOciContainer(rec);
   }
 
   async exec(rec: ContainerRecord, req: ExecRequest): Promise<ExitCode> {

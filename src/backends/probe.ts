@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { isSameLiveProcess } from "../proc/stat.js";
 import type { ContainerRecord } from "../state/record.js";
 import type { Probe } from "./backend.js";
@@ -15,4 +17,18 @@ export function probeInitProcess(rec: ContainerRecord, startedAlready?: () => bo
   if (!alive) return { status: "stopped", pid: 0 };
   if ((rec.status === "created" || rec.status === "creating") && startedAlready?.()) return { status: "running", pid: rec.pid };
   return { status: rec.status === "creating" ? "created" : rec.status === "stopped" ? "running" : rec.status, pid: rec.pid };
+}
+
+/**
+ * crun and runc (`rec.nexcage.ref.root` is their state root): the container has started once its
+ * exec fifo is gone, whatever nexcage's record says.
+ */
+export function ociStartedAlready(rec: ContainerRecord): boolean {
+  const root = rec.nexcage.ref["root"];
+  return typeof root === "string" && !existsSync(join(root, rec.id, "exec.fifo"));
+}
+
+/** The live status of a crun or runc container: its init in /proc, its exec fifo for a crashed start. */
+export function probeOciContainer(rec: ContainerRecord): Probe {
+  return probeInitProcess(rec, () => ociStartedAlready(rec));
 }
