@@ -30,12 +30,12 @@ interface BunListen {
 }
 declare const Bun: BunListen | undefined;
 
-// Under Bun, node:net's createServer().listen costs about 12 ms of CPU per call (loading Bun's
-// node:net layer); Bun.listen on the same abstract socket costs about 1 ms. Both bind an abstract
-// unix socket, which the kernel releases when the process dies. Node pads an abstract name to the
-// full 108 bytes of sun_path and Bun does not (it allows 107), so the two name the same lock
-// differently: a node build and the Bun binary do not exclude each other. One host runs one of
-// them (the DEB ships the binary); do not mix them on one root.
+// Under Bun, loading Bun's node:net layer and listening costs about 6-8 ms of CPU per call (Bun
+// scripts, perf task-clock); Bun.listen on the same abstract socket costs about 1 ms. Both bind an
+// abstract unix socket, which the kernel releases when the process dies. Under Bun both bind the
+// name at its own length (as the Bun binary did before with node:net); node pads an abstract name
+// to the whole 108 bytes of sun_path. So a node build and the Bun binary name the same lock
+// differently and do not exclude each other: one host runs one of them (the DEB ships the binary).
 function tryBindBun(bun: BunListen, name: string): Held | undefined {
   try {
     const server = bun.listen({ unix: name, socket: { data() {} } });
