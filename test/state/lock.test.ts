@@ -47,27 +47,6 @@ describe("per-id lock", () => {
     await again.release();
   });
 
-  it("two processes racing on one id never hold it together", async () => {
-    const root = mkdtempSync(join(tmpdir(), "nexcage-lock-"));
-    const journal = join(root, "journal");
-    await Promise.all([1, 2, 3].map(() => hold(root, "same", "300", journal)));
-    const j = journalOf(journal);
-    expect(j).toHaveLength(6);
-    for (let i = 0; i < 6; i += 2) {
-      expect(j[i]!.what).toBe("enter");
-      expect(j[i + 1]!.what).toBe("leave");
-      expect(j[i + 1]!.pid).toBe(j[i]!.pid);
-    }
-  });
-
-  it("different ids are held in parallel", async () => {
-    const root = mkdtempSync(join(tmpdir(), "nexcage-lock-"));
-    const journal = join(root, "journal");
-    await Promise.all(["a", "b"].map((id) => hold(root, id, "1500", journal)));
-    const j = journalOf(journal);
-    expect(j.map((e) => e.what)).toEqual(["enter", "enter", "leave", "leave"]);
-  });
-
   it("a holder killed with SIGKILL releases the lock at once", async () => {
     const root = mkdtempSync(join(tmpdir(), "nexcage-lock-"));
     const journal = join(root, "journal");
@@ -81,11 +60,14 @@ describe("per-id lock", () => {
     await lock?.release();
   });
 
-  describe("under Bun (Bun.listen)", () => {
+  describe.each([
+    ["node (node:net)", hold],
+    ["Bun (Bun.listen)", holdBun],
+  ])("processes under %s", (_, run) => {
     it("two processes racing on one id never hold it together", async () => {
       const root = mkdtempSync(join(tmpdir(), "nexcage-lock-"));
       const journal = join(root, "journal");
-      const runs = await Promise.all([1, 2, 3].map(() => holdBun(root, "same", "300", journal)));
+      const runs = await Promise.all([1, 2, 3].map(() => run(root, "same", "300", journal)));
       expect(runs.map((r) => r.exitCode)).toEqual([0, 0, 0]);
       const j = journalOf(journal);
       expect(j).toHaveLength(6);
@@ -99,10 +81,12 @@ describe("per-id lock", () => {
     it("different ids are held in parallel", async () => {
       const root = mkdtempSync(join(tmpdir(), "nexcage-lock-"));
       const journal = join(root, "journal");
-      await Promise.all(["a", "b"].map((id) => holdBun(root, id, "1500", journal)));
+      await Promise.all(["a", "b"].map((id) => run(root, id, "1500", journal)));
       expect(journalOf(journal).map((e) => e.what)).toEqual(["enter", "enter", "leave", "leave"]);
     });
+  });
 
+  describe("under Bun", () => {
     it("a holder killed with SIGKILL releases the lock at once", async () => {
       const root = mkdtempSync(join(tmpdir(), "nexcage-lock-"));
       const journal = join(root, "journal");
