@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { crashPoint } from "../crash-point.js";
 import { errnoText } from "../errno-text.js";
 import { NexcageError } from "../errors.js";
-import { recordSchema, type ContainerRecord } from "./record.js";
+import type { ContainerRecord } from "./record.js";
+import { checkRecord } from "./record-check.js";
 
 export const RECORD_FILE = "state.json";
 const TEMP_PREFIX = `.${RECORD_FILE}.`;
@@ -55,11 +56,11 @@ export class Store {
     } catch {
       throw new CorruptRecordError(`state of container ${id} is corrupt (use delete --force to remove it)`);
     }
-    const parsed = recordSchema.safeParse(doc);
-    if (!parsed.success || parsed.data.id !== id) {
+    const record = checkRecord(doc);
+    if (!record || record.id !== id) {
       throw new CorruptRecordError(`state of container ${id} is corrupt (use delete --force to remove it)`);
     }
-    return parsed.data;
+    return record;
   }
 
   /** Creates the container's directory; false when it already exists. */
