@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, readdirSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "../src/exec/run.js";
 import { afterAll, beforeAll, expect } from "vitest";
@@ -77,4 +77,102 @@ export function pveSimSuite() {
     await sim.destroyAll();
   }, 600_000);
   return { cleanup, sim };
+}
+
+/**
+ * A private qm/pvesh stand-in (test/sim: every running VM is a real `kvm`-named host process) for
+ * one e2e file: its own simulated host root, a block of 100 VMIDs, and a template VM (the block's
+ * last VMID) that creates clone.
+ */
+export function pveVmSim(cleanup: Cleanup) {
+  const simRoot = cleanup.dir(tempDir("pve-vm"));
+  const env = { PVE_SIM_ROOT: simRoot };
+  const base = 850_000_000 + (process.pid % 10_000) * 100;
+  const template = base + 99;
+  const confDir = join(simRoot, "etc/pve/qemu-server");
+  const snippetDir = join(simRoot, "var/lib/vz/snippets");
+  const settings = (over: Record<string, unknown> = {}) => ({
+    defaultBackend: "proxmox-vm",
+    backends: {
+      "proxmox-vm": {
+        qm: join(SIM, "qm"),
+        pvesh: join(SIM, "pvesh"),
+        template,
+        storage: "ctstore",
+        snippetStorage: "local",
+        snippetDir,
+        confDir,
+        vmidRange: { min: base, max: base + 90 },
+        shutdownTimeoutSeconds: 3,
+        ...over,
+      },
+    },
+  });
+  const qm = (args: string[]) => run(join(SIM, "qm"), args, { env: { ...process.env, ...env }, timeoutMs: 120_000 });
+  const vmids = () => (existsSync(confDir) ? readdirSync(confDir) : []).map((f) => /^(\d+)\.conf$/.exec(f)?.[1]).filter((v) => v !== undefined).map(Number);
+  return {
+    simRoot,
+    env,
+    base,
+    template,
+    confDir,
+    snippetDir,
+    settings,
+    config: configFile(settings()),
+    qm,
+    vmidOf: (root: string, id: string) => JSON.parse(readFileSync(join(root, id, "state.json"), "utf8")).nexcage.ref.vmid as number,
+    snippets: () => readdirSync(snippetDir),
+    /** VMIDs of the live QEMU stand-ins (`kvm -id <vmid> ... -pidfile <simRoot>/...`) of this stand-in. */
+    kvms: () => kvmProcesses(simRoot),
+    /** VM configs present (the template's excepted), as VMIDs. */
+    vms: () => vmids().filter((v) => v !== template),
+    /** Lays out storage.cfg and its directories, then makes the template VM from a blank disk image. */
+    init: async () => {
+      const listed = await qm(["list"]);
+      if (listed.exitCode !== 0) return listed;
+      const image = join(simRoot, "debian-12-genericcloud.raw");
+      writeFileSync(image, Buffer.alloc(256 * 1024));
+      const made = await qm(["create", String(template), "--name", "tmpl", "--memory", "256", "--net0", "virtio,bridge=vmbr0", "--scsihw", "virtio-scsi-pci", "--scsi0", `ctstore:0,import-from=${image}`, "--ide2", "ctstore:cloudinit", "--serial0", "socket", "--vga", "serial0"]);
+      return made.exitCode !== 0 ? made : qm(["template", String(template)]);
+    },
+    /** Whatever a failed test left: every VM of this stand-in (its QEMU stand-in is a real process), by VMID. */
+    destroyAll: async () => {
+      for (const v of vmids()) {
+        await qm(["unlock", String(v)]);
+        await qm(["stop", String(v)]);
+        await qm(["destroy", String(v), "--purge"]);
+      }
+    },
+  };
+}
+
+/** pveSimSuite for the qm stand-in: laid out (template VM made) before the tests; after them the file's containers deleted, then every VM left. */
+export function pveVmSimSuite() {
+  const cleanup = new Cleanup();
+  const sim = pveVmSim(cleanup);
+  beforeAll(async () => {
+    const r = await sim.init();
+    expect(r.exitCode, r.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    await cleanup.run();
+    await sim.destroyAll();
+  }, 600_000);
+  return { cleanup, sim };
+}
+
+/** VMIDs of the live `kvm` processes whose pid file lies under `simRoot`. */
+function kvmProcesses(simRoot: string): number[] {
+  const out: number[] = [];
+  for (const pid of readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    } catch {
+      continue; // exited meanwhile
+    }
+    if (argv[0] !== "kvm" || !(argv[argv.indexOf("-pidfile") + 1] ?? "").startsWith(simRoot)) continue;
+    out.push(Number(argv[argv.indexOf("-id") + 1]));
+  }
+  return out;
 }
