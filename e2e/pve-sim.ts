@@ -84,16 +84,18 @@ export function pveSimSuite() {
  * one e2e file: its own simulated host root, a block of 100 VMIDs, and a template VM (the block's
  * last VMID) that creates clone.
  */
-export function pveVmSim(cleanup: Cleanup) {
+export function pveVmSim(cleanup: Cleanup, blocks = 850_000_000) {
   const simRoot = cleanup.dir(tempDir("pve-vm"));
   const env = { PVE_SIM_ROOT: simRoot };
-  const base = 850_000_000 + (process.pid % 10_000) * 100;
+  const base = blocks + (process.pid % 10_000) * 100;
   const template = base + 99;
   const confDir = join(simRoot, "etc/pve/qemu-server");
   const snippetDir = join(simRoot, "var/lib/vz/snippets");
-  const settings = (over: Record<string, unknown> = {}) => ({
+  /** A config: `over` on backends."proxmox-vm", `top` on the whole file. */
+  const settings = (over: Record<string, unknown> = {}, top: Record<string, unknown> = {}) => ({
     defaultBackend: "proxmox-vm",
     backends: {
+      crun: { driver: "cli" },
       "proxmox-vm": {
         qm: join(SIM, "qm"),
         pvesh: join(SIM, "pvesh"),
@@ -107,6 +109,7 @@ export function pveVmSim(cleanup: Cleanup) {
         ...over,
       },
     },
+    ...top,
   });
   const qm = (args: string[]) => run(join(SIM, "qm"), args, { env: { ...process.env, ...env }, timeoutMs: 120_000 });
   const vmids = () => (existsSync(confDir) ? readdirSync(confDir) : []).map((f) => /^(\d+)\.conf$/.exec(f)?.[1]).filter((v) => v !== undefined).map(Number);
@@ -146,17 +149,18 @@ export function pveVmSim(cleanup: Cleanup) {
   };
 }
 
-/** pveSimSuite for the qm stand-in: laid out (template VM made) before the tests; after them the file's containers deleted, then every VM left. */
-export function pveVmSimSuite() {
+/** pveSimSuite for the qm stand-in: laid out (template VM made) before the tests; after them every VM destroyed, then the file's containers and directories removed. */
+export function pveVmSimSuite(blocks?: number) {
   const cleanup = new Cleanup();
-  const sim = pveVmSim(cleanup);
+  const sim = pveVmSim(cleanup, blocks);
   beforeAll(async () => {
     const r = await sim.init();
     expect(r.exitCode, r.stderr).toBe(0);
   });
   afterAll(async () => {
-    await cleanup.run();
+    // the VMs first, while the stand-in's root (their configs) is still there
     await sim.destroyAll();
+    await cleanup.run();
   }, 600_000);
   return { cleanup, sim };
 }
