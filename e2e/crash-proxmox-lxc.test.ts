@@ -1,4 +1,4 @@
-import { chmodSync, readFileSync } from "node:fs";
+import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CRASH_POINTS } from "../src/crash-point.js";
@@ -6,7 +6,7 @@ import { parseStatus } from "../src/backends/proxmox-lxc/pct.js";
 import { configIsFor } from "../src/backends/proxmox-lxc/plan.js";
 import { crashCase, hostTraces, type CrashCase } from "./crash-harness.js";
 import { makeBundle, nexcage, tempDir } from "./helpers.js";
-import { pveSimSuite } from "./pve-sim.js";
+import { pveSimSuite, textOr, vmidIn } from "./pve-sim.js";
 
 /**
  * Crash consistency for proxmox-lxc through the pct stand-in on real LXC: nexcage killed with
@@ -40,28 +40,6 @@ it("every runtime and proxmox-lxc crash point has a case", () => {
   expect(CRASH_POINTS.filter((p) => !p.startsWith("libcrun:") && !p.startsWith("proxmox-vm:") && !covered.has(p))).toEqual([]);
 });
 
-/** A file's text, "" when it is gone (another case's CT deleted meanwhile). */
-function readOr(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return "";
-  }
-}
-
-/** The VMID the record or the crash intent names. */
-function vmidIn(dir: string): number | undefined {
-  for (const [file, get] of [["state.json", (d: any) => d.nexcage?.ref?.vmid], ["proxmox-lxc.json", (d: any) => d.vmid]] as const) {
-    try {
-      const v = get(JSON.parse(readFileSync(join(dir, file), "utf8")));
-      if (typeof v === "number") return v;
-    } catch {
-      // not there
-    }
-  }
-  return undefined;
-}
-
 describe("proxmox-lxc: kill -9 at each step", () => {
   const bundle = cleanup.dir(makeBundle(["sleep", "1000"]));
   chmodSync(bundle, 0o755);
@@ -76,7 +54,7 @@ describe("proxmox-lxc: kill -9 at each step", () => {
       bundle,
       id,
       initPid: async () => {
-        vmid = vmidIn(join(root, id));
+        vmid = vmidIn(join(root, id), "proxmox-lxc.json");
         if (vmid === undefined) return undefined;
         const r = await sim.pct(["status", String(vmid), "--verbose"]);
         const pid = Number(parseStatus(r.stdout)["pid"]);
@@ -84,7 +62,7 @@ describe("proxmox-lxc: kill -9 at each step", () => {
       },
       leftovers: async () => [
         // CTs of other cases may have taken the VMID this create had chosen: only its own count
-        ...sim.cts().filter((v) => configIsFor(readOr(join(sim.confDir, `${v}.conf`)), id)).map((v) => `CT ${v}`),
+        ...sim.cts().filter((v) => configIsFor(textOr(join(sim.confDir, `${v}.conf`)), id)).map((v) => `CT ${v}`),
         ...sim.templates().filter((t) => t.includes(`-${id}-`)),
         ...(vmid !== undefined ? hostTraces(String(vmid), join(root, id)) : []),
       ],

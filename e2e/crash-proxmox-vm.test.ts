@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CRASH_POINTS } from "../src/crash-point.js";
@@ -6,7 +5,7 @@ import { configIsFor } from "../src/backends/proxmox/guest-names.js";
 import { parseStatus } from "../src/backends/proxmox/pve-output.js";
 import { crashCase, type CrashCase } from "./crash-harness.js";
 import { makeBundle, nexcage, tempDir } from "./helpers.js";
-import { pveVmSimSuite } from "./pve-sim.js";
+import { pveVmSimSuite, textOr, vmidIn } from "./pve-sim.js";
 
 /**
  * Crash consistency for proxmox-vm through the qm stand-in (each running VM a real `kvm` process):
@@ -35,30 +34,6 @@ it("every proxmox-vm crash point has a case", () => {
   expect(CRASH_POINTS.filter((p) => p.startsWith("proxmox-vm:") && !covered.has(p))).toEqual([]);
 });
 
-/** A file's text, "" when it is gone (another case's VM deleted meanwhile). */
-function readOr(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return "";
-  }
-}
-
-/** The VMID the record or the crash intent names. */
-function vmidIn(dir: string): number | undefined {
-  for (const [file, get] of [["state.json", (d: any) => d.nexcage?.ref?.vmid], ["proxmox-vm.json", (d: any) => d.vmid]] as const) {
-    const v = (() => {
-      try {
-        return get(JSON.parse(readFileSync(join(dir, file), "utf8")));
-      } catch {
-        return undefined; // not there
-      }
-    })();
-    if (typeof v === "number") return v;
-  }
-  return undefined;
-}
-
 describe("proxmox-vm: kill -9 at each step", () => {
   const bundle = cleanup.dir(makeBundle(["sleep", "1000"]));
 
@@ -72,14 +47,14 @@ describe("proxmox-vm: kill -9 at each step", () => {
       bundle,
       id,
       initPid: async () => {
-        vmid = vmidIn(join(root, id));
+        vmid = vmidIn(join(root, id), "proxmox-vm.json");
         if (vmid === undefined) return undefined;
         const pid = Number(parseStatus((await sim.qm(["status", String(vmid), "--verbose"])).stdout)["pid"]);
         return pid > 0 ? pid : undefined;
       },
       leftovers: async () => [
         // VMs of other cases may have taken the VMID this create had chosen: only its own count
-        ...sim.vms().filter((v) => configIsFor(readOr(join(sim.confDir, `${v}.conf`)), id)).map((v) => `VM ${v}`),
+        ...sim.vms().filter((v) => configIsFor(textOr(join(sim.confDir, `${v}.conf`)), id)).map((v) => `VM ${v}`),
         ...(vmid !== undefined ? sim.kvms().filter((v) => v === vmid).map((v) => `kvm -id ${v}`) : []),
         ...sim.snippets().filter((f) => f.includes(id)),
       ],

@@ -180,3 +180,27 @@ function kvmProcesses(simRoot: string): number[] {
   }
   return out;
 }
+
+/** A file's text, "" when it is gone (e.g. a guest config another case's delete removed meanwhile). */
+export function textOr(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+/** The VMID a container's record names, else the one its backend's crash intent (`intentFile`) names. */
+export function vmidIn(dir: string, intentFile: string): number | undefined {
+  for (const [file, get] of [["state.json", (d: any) => d.nexcage?.ref?.vmid], [intentFile, (d: any) => d.vmid]] as const) {
+    const text = textOr(join(dir, file));
+    if (text === "") continue;
+    try {
+      const v = get(JSON.parse(text));
+      if (typeof v === "number") return v;
+    } catch {
+      // half-written by the crash
+    }
+  }
+  return undefined;
+}
