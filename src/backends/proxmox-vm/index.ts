@@ -5,7 +5,7 @@ import { BackendError, UnsupportedError } from "../../errors.js";
 import type { Signal } from "../../oci/signals.js";
 import type { ContainerRecord } from "../../state/record.js";
 import type { Backend, BackendContext, Created, CreateRequest, HealthReport, Probe } from "../backend.js";
-import { guestProbe, startedMarker } from "../proxmox/guest-probe.js";
+import { guestProbe, startMarked, startedMarker } from "../proxmox/guest-probe.js";
 import { toolsPresent, vmidOf } from "../proxmox/guest-ref.js";
 import { purgeIntent, readIntent, writeIntent } from "../proxmox/intent.js";
 import { parseStatus } from "../proxmox/pve-output.js";
@@ -99,14 +99,7 @@ export class ProxmoxVmBackend implements Backend {
 
   async start(rec: ContainerRecord): Promise<{ pid: number }> {
     const vmid = vmidOf(rec);
-    const started = startedMarker(rec, STARTED);
-    if (started !== undefined) writeFileSync(started, "");
-    try {
-      await this.qm(["start", String(vmid)], "start failed", vmid);
-    } catch (e) {
-      if (started !== undefined) rmSync(started, { force: true });
-      throw e;
-    }
+    await startMarked(rec, STARTED, () => this.qm(["start", String(vmid)], "start failed", vmid));
     crashPoint("proxmox-vm:vm-started");
     const status = await this.status(vmid, "start failed");
     const pid = Number(status["pid"]);

@@ -1,3 +1,4 @@
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isSameLiveProcess } from "../../proc/stat.js";
 import type { ContainerRecord } from "../../state/record.js";
@@ -38,4 +39,16 @@ export function guestProbe(rec: ContainerRecord, g: GuestStatus): Probe {
 export function startedMarker(rec: ContainerRecord, name: string): string | undefined {
   const dir = rec.nexcage.ref["dir"];
   return typeof dir === "string" ? join(dir, name) : undefined;
+}
+
+/** Runs `start` (`pct|qm start`) with the started marker written first, removed if the start fails. */
+export async function startMarked(rec: ContainerRecord, name: string, start: () => Promise<unknown>): Promise<void> {
+  const marker = startedMarker(rec, name);
+  if (marker !== undefined) writeFileSync(marker, "");
+  try {
+    await start();
+  } catch (e) {
+    if (marker !== undefined) rmSync(marker, { force: true });
+    throw e;
+  }
 }
