@@ -1,10 +1,10 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { configIsFor } from "../src/backends/proxmox-lxc/plan.js";
-import { makeBundle, nexcage, nexcageMessage, tempDir } from "./helpers.js";
+import { makeBundle, nexcage, tempDir } from "./helpers.js";
 import { pveSimSuite } from "./pve-sim.js";
-import { expectRaceFailuresKnown, raceOps } from "./race-harness.js";
+import { expectRaceFailuresKnown, expectRaceLeftOneGuest, raceOps } from "./race-harness.js";
 
 /**
  * proxmox-lxc under concurrency, through the pct stand-in on real LXC: 50 containers at once get 50
@@ -68,19 +68,7 @@ describe("concurrency (proxmox-lxc)", () => {
     const ops = raceOps(bundle, id);
     const results = await Promise.all(ops.map((args) => n(args)));
     expectRaceFailuresKnown(ops, results, id);
-    const state = await n(["state", id]);
-    if (state.code === 0) {
-      expect(["created", "running", "stopped"]).toContain(JSON.parse(state.stdout).status);
-      expect(JSON.parse(readFileSync(join(root, id, "state.json"), "utf8")).id).toBe(id);
-      // the record's CT is the only CT, and it is this container's
-      expect(ours()).toEqual([sim.vmidOf(root, id)]);
-    } else {
-      expect(nexcageMessage(state.stderr)).toBe("container does not exist");
-      expect(ours()).toEqual([]);
-    }
-    expect((await n(["delete", "--force", id])).code).toBe(0);
-    expect(existsSync(join(root, id))).toBe(false);
-    expect(ours()).toEqual([]);
+    await expectRaceLeftOneGuest(n, root, id, ours);
     expect(sim.templates().filter((t) => t.includes("pve-race"))).toEqual([]);
   }, 300_000);
 });

@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { expect } from "vitest";
 import { nexcageMessage, type Run } from "./helpers.js";
 
@@ -24,4 +26,24 @@ export function expectRaceFailuresKnown(ops: string[][], results: Run[], id: str
     expect(r.stderr.trim().split("\n"), `${ops[i]!.join(" ")}: ${r.stderr}`).toHaveLength(1);
     expect(nexcageMessage(r.stderr), ops[i]!.join(" ")).toMatch(known);
   }
+}
+
+/**
+ * After the race on a Proxmox backend: the record left (if any) is readable and names `id`, the
+ * only guest of that id (`ours()`, VMIDs) is the record's, and `delete --force` leaves none.
+ */
+export async function expectRaceLeftOneGuest(n: (args: string[]) => Promise<Run>, root: string, id: string, ours: () => number[]): Promise<void> {
+  const state = await n(["state", id]);
+  if (state.code === 0) {
+    expect(["created", "running", "stopped"]).toContain(JSON.parse(state.stdout).status);
+    const rec = JSON.parse(readFileSync(join(root, id, "state.json"), "utf8"));
+    expect(rec.id).toBe(id);
+    expect(ours()).toEqual([rec.nexcage.ref.vmid]);
+  } else {
+    expect(nexcageMessage(state.stderr)).toBe("container does not exist");
+    expect(ours()).toEqual([]);
+  }
+  expect((await n(["delete", "--force", id])).code).toBe(0);
+  expect(existsSync(join(root, id))).toBe(false);
+  expect(ours()).toEqual([]);
 }
