@@ -2,11 +2,10 @@ import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CRASH_POINTS } from "../src/crash-point.js";
-import { parseStatus } from "../src/backends/proxmox-lxc/pct.js";
 import { configIsFor } from "../src/backends/proxmox-lxc/plan.js";
-import { crashCase, hostTraces, type CrashCase } from "./crash-harness.js";
-import { makeBundle, nexcage, tempDir } from "./helpers.js";
-import { pveSimSuite, textOr, vmidIn } from "./pve-sim.js";
+import { hostTraces, type CrashCase } from "./crash-harness.js";
+import { makeBundle, tempDir } from "./helpers.js";
+import { guestCrashCase, pveSimSuite, textOr } from "./pve-sim.js";
 
 /**
  * Crash consistency for proxmox-lxc through the pct stand-in on real LXC: nexcage killed with
@@ -47,20 +46,15 @@ describe("proxmox-lxc: kill -9 at each step", () => {
   it.concurrent.each(CASES.map((c, i) => ({ ...c, i })))("$op crashed at $at: state says $after, list agrees, delete --force leaves no CT, template or record", async (c) => {
     const root = cleanup.dir(tempDir("crash-pve"));
     const id = cleanup.nexcage(root, `crash-pve-${c.i}`);
-    let vmid: number | undefined;
-    await crashCase(c, {
-      n: (args, extra = {}) => nexcage(root, args, { config: sim.config, ...extra, env: { ...sim.env, ...extra.env } }),
+    await guestCrashCase(c, {
       root,
-      bundle,
       id,
-      initPid: async () => {
-        vmid = vmidIn(join(root, id), "proxmox-lxc.json");
-        if (vmid === undefined) return undefined;
-        const r = await sim.pct(["status", String(vmid), "--verbose"]);
-        const pid = Number(parseStatus(r.stdout)["pid"]);
-        return pid > 0 ? pid : undefined;
-      },
-      leftovers: async () => [
+      bundle,
+      config: sim.config,
+      env: sim.env,
+      intentFile: "proxmox-lxc.json",
+      status: (vmid) => sim.pct(["status", String(vmid), "--verbose"]),
+      leftovers: (vmid) => [
         // CTs of other cases may have taken the VMID this create had chosen: only its own count
         ...sim.cts().filter((v) => configIsFor(textOr(join(sim.confDir, `${v}.conf`)), id)).map((v) => `CT ${v}`),
         ...sim.templates().filter((t) => t.includes(`-${id}-`)),

@@ -2,10 +2,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CRASH_POINTS } from "../src/crash-point.js";
 import { configIsFor } from "../src/backends/proxmox/guest-names.js";
-import { parseStatus } from "../src/backends/proxmox/pve-output.js";
-import { crashCase, type CrashCase } from "./crash-harness.js";
-import { makeBundle, nexcage, tempDir } from "./helpers.js";
-import { pveVmSimSuite, textOr, vmidIn } from "./pve-sim.js";
+import { type CrashCase } from "./crash-harness.js";
+import { makeBundle, tempDir } from "./helpers.js";
+import { guestCrashCase, pveVmSimSuite, textOr } from "./pve-sim.js";
 
 /**
  * Crash consistency for proxmox-vm through the qm stand-in (each running VM a real `kvm` process):
@@ -40,19 +39,15 @@ describe("proxmox-vm: kill -9 at each step", () => {
   it.concurrent.each(CASES.map((c, i) => ({ ...c, i })))("$op crashed at $at: state says $after, list agrees, delete --force leaves no VM, kvm or snippet", async (c) => {
     const root = cleanup.dir(tempDir("crash-vm"));
     const id = cleanup.nexcage(root, `crash-vm-${c.i}`);
-    let vmid: number | undefined;
-    await crashCase(c, {
-      n: (args, extra = {}) => nexcage(root, args, { config: sim.config, ...extra, env: { ...sim.env, ...extra.env } }),
+    await guestCrashCase(c, {
       root,
-      bundle,
       id,
-      initPid: async () => {
-        vmid = vmidIn(join(root, id), "proxmox-vm.json");
-        if (vmid === undefined) return undefined;
-        const pid = Number(parseStatus((await sim.qm(["status", String(vmid), "--verbose"])).stdout)["pid"]);
-        return pid > 0 ? pid : undefined;
-      },
-      leftovers: async () => [
+      bundle,
+      config: sim.config,
+      env: sim.env,
+      intentFile: "proxmox-vm.json",
+      status: (vmid) => sim.qm(["status", String(vmid), "--verbose"]),
+      leftovers: (vmid) => [
         // VMs of other cases may have taken the VMID this create had chosen: only its own count
         ...sim.vms().filter((v) => configIsFor(textOr(join(sim.confDir, `${v}.conf`)), id)).map((v) => `VM ${v}`),
         ...(vmid !== undefined ? sim.kvms().filter((v) => v === vmid).map((v) => `kvm -id ${v}`) : []),

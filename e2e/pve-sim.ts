@@ -2,7 +2,9 @@ import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from "node:path";
 import { run } from "../src/exec/run.js";
 import { afterAll, beforeAll, expect } from "vitest";
-import { Cleanup, configFile, REPO, tempDir } from "./helpers.js";
+import { parseStatus } from "../src/backends/proxmox/pve-output.js";
+import { crashCase, type CrashCase } from "./crash-harness.js";
+import { Cleanup, configFile, nexcage, REPO, tempDir } from "./helpers.js";
 
 /** The pct/pvesh/qm stand-in's executables (test/sim). */
 export const SIM = join(REPO, "test", "sim", "bin");
@@ -203,4 +205,37 @@ export function vmidIn(dir: string, intentFile: string): number | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * One crash case (e2e/crash-harness.ts) on a Proxmox guest backend: the guest's init pid from
+ * `<tool> status --verbose` of the VMID the record or intent names; `leftovers` gets that VMID.
+ */
+export async function guestCrashCase(
+  c: CrashCase,
+  g: {
+    root: string;
+    id: string;
+    bundle: string;
+    config: string;
+    env: Record<string, string>;
+    intentFile: string;
+    status: (vmid: number) => Promise<{ stdout: string }>;
+    leftovers: (vmid: number | undefined) => string[];
+  },
+): Promise<void> {
+  let vmid: number | undefined;
+  await crashCase(c, {
+    n: (args, extra = {}) => nexcage(g.root, args, { config: g.config, ...extra, env: { ...g.env, ...extra.env } }),
+    root: g.root,
+    bundle: g.bundle,
+    id: g.id,
+    initPid: async () => {
+      vmid = vmidIn(join(g.root, g.id), g.intentFile);
+      if (vmid === undefined) return undefined;
+      const pid = Number(parseStatus((await g.status(vmid)).stdout)["pid"]);
+      return pid > 0 ? pid : undefined;
+    },
+    leftovers: async () => g.leftovers(vmid),
+  });
 }
