@@ -1,12 +1,11 @@
-import { chmodSync, readFileSync } from "node:fs";
+import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CRASH_POINTS } from "../src/crash-point.js";
-import { parseStatus } from "../src/backends/proxmox-lxc/pct.js";
 import { configIsFor } from "../src/backends/proxmox-lxc/plan.js";
-import { crashCase, hostTraces, type CrashCase } from "./crash-harness.js";
-import { makeBundle, nexcage, tempDir } from "./helpers.js";
-import { pveSimSuite } from "./pve-sim.js";
+import { hostTraces, type CrashCase } from "./crash-harness.js";
+import { makeBundle, tempDir } from "./helpers.js";
+import { guestCrashCase, pveSimSuite, textOr } from "./pve-sim.js";
 
 /**
  * Crash consistency for proxmox-lxc through the pct stand-in on real LXC: nexcage killed with
@@ -37,30 +36,8 @@ const CASES: readonly CrashCase[] = [
 
 it("every runtime and proxmox-lxc crash point has a case", () => {
   const covered = new Set(CASES.map((c) => c.at.replace(/#[0-9]+$/, "")));
-  expect(CRASH_POINTS.filter((p) => !p.startsWith("libcrun:") && !covered.has(p))).toEqual([]);
+  expect(CRASH_POINTS.filter((p) => !p.startsWith("libcrun:") && !p.startsWith("proxmox-vm:") && !covered.has(p))).toEqual([]);
 });
-
-/** A file's text, "" when it is gone (another case's CT deleted meanwhile). */
-function readOr(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return "";
-  }
-}
-
-/** The VMID the record or the crash intent names. */
-function vmidIn(dir: string): number | undefined {
-  for (const [file, get] of [["state.json", (d: any) => d.nexcage?.ref?.vmid], ["proxmox-lxc.json", (d: any) => d.vmid]] as const) {
-    try {
-      const v = get(JSON.parse(readFileSync(join(dir, file), "utf8")));
-      if (typeof v === "number") return v;
-    } catch {
-      // not there
-    }
-  }
-  return undefined;
-}
 
 describe("proxmox-lxc: kill -9 at each step", () => {
   const bundle = cleanup.dir(makeBundle(["sleep", "1000"]));
@@ -69,22 +46,17 @@ describe("proxmox-lxc: kill -9 at each step", () => {
   it.concurrent.each(CASES.map((c, i) => ({ ...c, i })))("$op crashed at $at: state says $after, list agrees, delete --force leaves no CT, template or record", async (c) => {
     const root = cleanup.dir(tempDir("crash-pve"));
     const id = cleanup.nexcage(root, `crash-pve-${c.i}`);
-    let vmid: number | undefined;
-    await crashCase(c, {
-      n: (args, extra = {}) => nexcage(root, args, { config: sim.config, ...extra, env: { ...sim.env, ...extra.env } }),
+    await guestCrashCase(c, {
       root,
-      bundle,
       id,
-      initPid: async () => {
-        vmid = vmidIn(join(root, id));
-        if (vmid === undefined) return undefined;
-        const r = await sim.pct(["status", String(vmid), "--verbose"]);
-        const pid = Number(parseStatus(r.stdout)["pid"]);
-        return pid > 0 ? pid : undefined;
-      },
-      leftovers: async () => [
+      bundle,
+      config: sim.config,
+      env: sim.env,
+      intentFile: "proxmox-lxc.json",
+      status: (vmid) => sim.pct(["status", String(vmid), "--verbose"]),
+      leftovers: (vmid) => [
         // CTs of other cases may have taken the VMID this create had chosen: only its own count
-        ...sim.cts().filter((v) => configIsFor(readOr(join(sim.confDir, `${v}.conf`)), id)).map((v) => `CT ${v}`),
+        ...sim.cts().filter((v) => configIsFor(textOr(join(sim.confDir, `${v}.conf`)), id)).map((v) => `CT ${v}`),
         ...sim.templates().filter((t) => t.includes(`-${id}-`)),
         ...(vmid !== undefined ? hostTraces(String(vmid), join(root, id)) : []),
       ],

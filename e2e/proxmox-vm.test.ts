@@ -1,45 +1,18 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { run } from "../src/exec/run.js";
+import { describe, expect, it } from "vitest";
 import { readProcStat } from "../src/proc/stat.js";
-import { Cleanup, configFile, makeBundle, nexcage, nexcageMessage, REPO, tempDir, waitFor } from "./helpers.js";
+import { configFile, makeBundle, nexcage, nexcageMessage, tempDir, waitFor } from "./helpers.js";
+import { pveVmSimSuite, SIM } from "./pve-sim.js";
 
 /**
  * The proxmox-vm backend through the qm/pvesh stand-in (test/sim): every VM that runs is a real
  * `kvm`-named host process, so host pids, start times, shutdown and stop are real. Nothing is mocked.
  */
-const cleanup = new Cleanup();
-const SIM = join(REPO, "test", "sim", "bin");
-const simRoot = cleanup.dir(tempDir("pve-vm"));
-const env = { PVE_SIM_ROOT: simRoot };
-const base = 840_000_000 + (process.pid % 10_000) * 100;
-const TEMPLATE = base + 99;
-const confDir = join(simRoot, "etc/pve/qemu-server");
-const snippetDir = join(simRoot, "var/lib/vz/snippets");
-const settings = (over: Record<string, unknown> = {}, top: Record<string, unknown> = {}) => ({
-  defaultBackend: "proxmox-vm",
-  backends: {
-    crun: { driver: "cli" },
-    "proxmox-vm": {
-      qm: join(SIM, "qm"),
-      pvesh: join(SIM, "pvesh"),
-      template: TEMPLATE,
-      storage: "ctstore",
-      snippetStorage: "local",
-      snippetDir,
-      confDir,
-      vmidRange: { min: base, max: base + 90 },
-      shutdownTimeoutSeconds: 3,
-      ...over,
-    },
-  },
-  ...top,
-});
-const config = configFile(settings());
+const { cleanup, sim } = pveVmSimSuite(840_000_000);
+const { simRoot, env, base, template: TEMPLATE, confDir, snippetDir, settings, config, qm } = sim;
 const root = cleanup.dir(tempDir("pve-vm-root"));
 const n = (args: string[], cfg = config) => nexcage(root, args, { config: cfg, env });
-const qm = (args: string[]) => run(join(SIM, "qm"), args, { env: { ...process.env, PVE_SIM_ROOT: simRoot }, timeoutMs: 120_000 });
 const rec = (id: string) => JSON.parse(readFileSync(join(root, id, "state.json"), "utf8"));
 const vmidOf = (id: string) => rec(id).nexcage.ref.vmid as number;
 const state = async (id: string) => JSON.parse((await n(["state", id])).stdout);
@@ -50,28 +23,6 @@ const disks = (vmid: number) => existsSync(join(simRoot, "var/lib/ctstore/images
 /** exited: no such process, or a zombie its (reaping) parent has not collected yet */
 const gone = (pid: number) => [undefined, "Z", "X"].includes(readProcStat(pid)?.state);
 const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-
-beforeAll(async () => {
-  expect((await qm(["list"])).exitCode).toBe(0); // lays out storage.cfg and its directories
-  const image = join(simRoot, "debian-12-genericcloud.raw");
-  writeFileSync(image, Buffer.alloc(256 * 1024));
-  const made = await qm(["create", String(TEMPLATE), "--name", "tmpl", "--memory", "256", "--net0", "virtio,bridge=vmbr0", "--scsihw", "virtio-scsi-pci", "--scsi0", `ctstore:0,import-from=${image}`, "--ide2", "ctstore:cloudinit", "--serial0", "socket", "--vga", "serial0"]);
-  expect(made.exitCode, made.stderr).toBe(0);
-  expect((await qm(["template", String(TEMPLATE)])).exitCode).toBe(0);
-});
-
-afterAll(async () => {
-  // first every VM a test left (its QEMU stand-in is a real process), by VMID; then the records
-  // and directories
-  for (const f of existsSync(confDir) ? readdirSync(confDir) : []) {
-    const v = /^(\d+)\.conf$/.exec(f)?.[1];
-    if (v === undefined) continue;
-    await qm(["unlock", v]);
-    await qm(["stop", v]);
-    await qm(["destroy", v, "--purge"]);
-  }
-  await cleanup.run();
-}, 300_000);
 
 function appBundle(edit?: (s: Record<string, any>) => void): string {
   const bundle = makeBundle(["/bin/app", "--port", "8080", "two words"], (s) => {

@@ -32,6 +32,14 @@ export const CRASH_POINTS = [
   "proxmox-lxc:ct-created", // CT exists, raw lxc lines not yet appended
   "proxmox-lxc:ct-started", // CT running, its pid not yet read
   "proxmox-lxc:ct-destroyed", // CT destroyed, template archive still there
+  // proxmox-vm (src/backends/proxmox-vm/index.ts)
+  "proxmox-vm:intent-written", // intent file names the snippet, snippet not written
+  "proxmox-vm:snippet-written", // cloud-init snippet on the node, no VMID chosen
+  "proxmox-vm:vmid-chosen", // intent names the VMID, qm create/clone not run
+  "proxmox-vm:vm-created", // VM created or cloned, not yet configured (qm set)
+  "proxmox-vm:vm-configured", // every qm set done, record still `creating`
+  "proxmox-vm:vm-started", // VM running, its pid not yet read
+  "proxmox-vm:vm-destroyed", // VM destroyed, snippet still there
 ] as const;
 
 export type CrashPoint = (typeof CRASH_POINTS)[number];

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { crashPoint } from "../../crash-point.js";
 import { BackendError } from "../../errors.js";
@@ -8,7 +8,7 @@ import type { ContainerRecord } from "../../state/record.js";
 import type { Backend, BackendContext, Created, CreateRequest, HealthReport, Probe } from "../backend.js";
 import { appendRawLines } from "./conf-file.js";
 import { PctError } from "./pct-errors.js";
-import { guestProbe } from "../proxmox/guest-probe.js";
+import { guestProbe, startMarked, startedMarker } from "../proxmox/guest-probe.js";
 import { toolsPresent, vmidOf } from "../proxmox/guest-ref.js";
 import { purgeIntent, readIntent, writeIntent } from "../proxmox/intent.js";
 import { withFreeVmid } from "../proxmox/vmid.js";
@@ -101,14 +101,7 @@ export class ProxmoxLxcBackend implements Backend {
 
   async start(rec: ContainerRecord): Promise<{ pid: number }> {
     const vmid = vmidOf(rec);
-    const started = startedMarker(rec);
-    if (started !== undefined) writeFileSync(started, "");
-    try {
-      await this.pct(["start", String(vmid)], "start failed", vmid);
-    } catch (e) {
-      if (started !== undefined) rmSync(started, { force: true });
-      throw e;
-    }
+    await startMarked(rec, STARTED, () => this.pct(["start", String(vmid)], "start failed", vmid));
     crashPoint("proxmox-lxc:ct-started");
     const status = parseStatus(await this.pct(["status", String(vmid), "--verbose"], "start failed", vmid));
     const pid = Number(status["pid"]);
@@ -170,7 +163,7 @@ export class ProxmoxLxcBackend implements Backend {
       if (e instanceof PctError && e.kind === "ct-missing") return { status: "stopped", pid: 0 };
       throw e;
     }
-    const marker = startedMarker(rec);
+    const marker = startedMarker(rec, STARTED);
     return guestProbe(rec, { running: status["status"] === "running", pid: Number(status["pid"]), startedBefore: marker !== undefined && existsSync(marker) });
   }
 
@@ -181,11 +174,6 @@ export class ProxmoxLxcBackend implements Backend {
     details.push(`storage ${this.s.storage}, templates ${this.s.templateStorage} (${this.s.templateDir}), bridge ${this.s.bridge}`);
     return { backend: this.name, ok, details };
   }
-}
-
-function startedMarker(rec: ContainerRecord): string | undefined {
-  const dir = rec.nexcage.ref["dir"];
-  return typeof dir === "string" ? join(dir, STARTED) : undefined;
 }
 
 /** Host pids sharing the pid namespace of `init` (every process of the CT). */

@@ -1,10 +1,11 @@
 import { existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { crashPoint } from "../../crash-point.js";
 import { BackendError, UnsupportedError } from "../../errors.js";
 import type { Signal } from "../../oci/signals.js";
 import type { ContainerRecord } from "../../state/record.js";
 import type { Backend, BackendContext, Created, CreateRequest, HealthReport, Probe } from "../backend.js";
-import { guestProbe } from "../proxmox/guest-probe.js";
+import { guestProbe, startMarked, startedMarker } from "../proxmox/guest-probe.js";
 import { toolsPresent, vmidOf } from "../proxmox/guest-ref.js";
 import { purgeIntent, readIntent, writeIntent } from "../proxmox/intent.js";
 import { parseStatus } from "../proxmox/pve-output.js";
@@ -16,6 +17,8 @@ import type { ProxmoxVmSettings } from "./settings.js";
 
 /** Written before anything is made, so a crash can always be cleaned up from the id alone. */
 const INTENT = "proxmox-vm.json";
+/** Written before `qm start` (see startedMarker). */
+const STARTED = "proxmox-vm.started";
 const MAX_VMID_TRIES = 20;
 /** Signals that ask the guest to power off (ACPI / guest agent shutdown). */
 const SHUTDOWN_SIGNALS = new Set(["SIGTERM", "SIGINT", "SIGPWR"]);
@@ -67,12 +70,16 @@ export class ProxmoxVmBackend implements Backend {
     const snippetFile = plan.snippetVolume.slice(plan.snippetVolume.indexOf("/") + 1);
     const snippet = join(this.s.snippetDir, snippetFile);
     writeIntent(req.dir, INTENT, { files: [snippet] });
+    crashPoint("proxmox-vm:intent-written");
     this.writeSnippet(snippetFile, plan.userData);
+    crashPoint("proxmox-vm:snippet-written");
     const vmid = await withFreeVmid(
       { range: this.s.vmidRange, nextId: () => runQm(this.tools, "pvesh", ["get", "/cluster/nextid"], "create failed") },
       async (candidate) => {
         writeIntent(req.dir, INTENT, { files: [snippet], vmid: candidate });
+        crashPoint("proxmox-vm:vmid-chosen");
         await this.qm(plan.commands(candidate)[0]!, "create failed", candidate);
+        crashPoint("proxmox-vm:vm-created");
       },
       (e) => {
         const taken = e instanceof QmError && e.kind === "vmid-taken";
@@ -82,7 +89,8 @@ export class ProxmoxVmBackend implements Backend {
       MAX_VMID_TRIES,
     );
     for (const argv of plan.commands(vmid).slice(1)) await this.qm(argv, "create failed", vmid);
-    return { ref: { vmid, snippet }, pid: 0 };
+    crashPoint("proxmox-vm:vm-configured");
+    return { ref: { vmid, snippet, dir: req.dir }, pid: 0 };
   }
 
   private async status(vmid: number, what: string): Promise<Record<string, string>> {
@@ -91,7 +99,8 @@ export class ProxmoxVmBackend implements Backend {
 
   async start(rec: ContainerRecord): Promise<{ pid: number }> {
     const vmid = vmidOf(rec);
-    await this.qm(["start", String(vmid)], "start failed", vmid);
+    await startMarked(rec, STARTED, () => this.qm(["start", String(vmid)], "start failed", vmid));
+    crashPoint("proxmox-vm:vm-started");
     const status = await this.status(vmid, "start failed");
     const pid = Number(status["pid"]);
     if (status["status"] !== "running" || !Number.isInteger(pid) || pid <= 0) {
@@ -107,8 +116,10 @@ export class ProxmoxVmBackend implements Backend {
    */
   async kill(rec: ContainerRecord, signal: Signal, _all: boolean): Promise<void> {
     const vmid = vmidOf(rec);
-    // a created container is a stopped VM: nothing runs that a signal could reach
-    if (rec.pid <= 0) throw new BackendError("container not running");
+    // a created container is a stopped VM: nothing runs that a signal could reach, unless a
+    // `start` crashed after starting the VM and before recording it
+    const running = rec.pid > 0 || (rec.status === "created" && (await this.probe(rec)).status === "running");
+    if (!running) throw new BackendError("container not running");
     if (signal.name === "SIGKILL") {
       await this.qm(["stop", String(vmid)], "kill failed", vmid);
       return;
@@ -128,6 +139,7 @@ export class ProxmoxVmBackend implements Backend {
 
   async delete(rec: ContainerRecord, force: boolean): Promise<void> {
     await this.destroy(vmidOf(rec), force);
+    crashPoint("proxmox-vm:vm-destroyed");
     const snippet = rec.nexcage.ref["snippet"];
     if (typeof snippet === "string") rmSync(snippet, { force: true });
   }
@@ -156,7 +168,13 @@ export class ProxmoxVmBackend implements Backend {
       if (e instanceof QmError && e.kind === "vm-missing") return { status: "stopped", pid: 0 };
       throw e;
     }
-    return guestProbe(rec, { running: status["status"] === "running", pid: Number(status["pid"]), paused: status["qmpstatus"] === "paused" });
+    const marker = startedMarker(rec, STARTED);
+    return guestProbe(rec, {
+      running: status["status"] === "running",
+      pid: Number(status["pid"]),
+      paused: status["qmpstatus"] === "paused",
+      startedBefore: marker !== undefined && existsSync(marker),
+    });
   }
 
   async pause(rec: ContainerRecord): Promise<void> {

@@ -1,3 +1,5 @@
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { isSameLiveProcess } from "../../proc/stat.js";
 import type { ContainerRecord } from "../../state/record.js";
 import type { Probe } from "../backend.js";
@@ -27,4 +29,26 @@ export function guestProbe(rec: ContainerRecord, g: GuestStatus): Probe {
   }
   const notStartedYet = (rec.status === "created" || rec.status === "creating") && !g.startedBefore;
   return { status: notStartedYet ? "created" : "stopped", pid: 0 };
+}
+
+/**
+ * The file whose presence says a start was begun for the guest (`<root>/<id>/<name>`), written
+ * before `pct|qm start`: a start that crashed before recording the process then reads stopped,
+ * not created, once the guest has stopped. Undefined for records made before the ref held `dir`.
+ */
+export function startedMarker(rec: ContainerRecord, name: string): string | undefined {
+  const dir = rec.nexcage.ref["dir"];
+  return typeof dir === "string" ? join(dir, name) : undefined;
+}
+
+/** Runs `start` (`pct|qm start`) with the started marker written first, removed if the start fails. */
+export async function startMarked(rec: ContainerRecord, name: string, start: () => Promise<unknown>): Promise<void> {
+  const marker = startedMarker(rec, name);
+  if (marker !== undefined) writeFileSync(marker, "");
+  try {
+    await start();
+  } catch (e) {
+    if (marker !== undefined) rmSync(marker, { force: true });
+    throw e;
+  }
 }
