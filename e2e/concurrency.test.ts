@@ -5,6 +5,8 @@ import { Cleanup, makeBundle, nexcage, nexcageMessage, tempDir } from "./helpers
 
 /** Operators and containerd call nexcage concurrently: no lost or corrupt record, every failure a clear line. */
 const cleanup = new Cleanup();
+// crun names cgroups after the id: ids of this run's own, so that two test runs on one machine do not meet
+const RUN = process.pid.toString(36);
 afterAll(() => cleanup.run(), 300_000);
 
 
@@ -12,7 +14,7 @@ describe("concurrency (crun backend)", () => {
   it("50 containers created and started at once, then deleted at once: none lost, none left", async () => {
     const root = cleanup.dir(tempDir("c50"));
     const bundle = cleanup.dir(makeBundle(["sleep", "1000"]));
-    const ids = Array.from({ length: 50 }, (_, i) => cleanup.nexcage(root, `c50-${i}`));
+    const ids = Array.from({ length: 50 }, (_, i) => cleanup.nexcage(root, `c50-${RUN}-${i}`));
     const results = await Promise.all(ids.map((id) => nexcage(root, ["run", "-d", "-b", bundle, id])));
     expect(results.filter((r) => r.code !== 0).map((r) => r.stderr)).toEqual([]);
     const listed = JSON.parse((await nexcage(root, ["list", "-f", "json"])).stdout) as Array<{ id: string; status: string }>;
@@ -26,7 +28,7 @@ describe("concurrency (crun backend)", () => {
   it("20 racing operations on one id: the record is never corrupt, each call succeeds or says why in one line", async () => {
     const root = cleanup.dir(tempDir("race20"));
     const bundle = cleanup.dir(makeBundle(["sleep", "1000"]));
-    const id = cleanup.nexcage(root, "race");
+    const id = cleanup.nexcage(root, `race-${RUN}`);
     const ops: string[][] = [
       ["create", "-b", bundle, id], ["start", id], ["state", id], ["kill", id, "KILL"], ["pause", id],
       ["resume", id], ["delete", id], ["create", "-b", bundle, id], ["state", id], ["start", id],

@@ -6,16 +6,18 @@ import { readProcStat } from "../src/proc/stat.js";
 import { Cleanup, configFile, makeBundle, NEXCAGE, nexcage, nexcageFor, tempDir, VARIANTS, waitFor } from "./helpers.js";
 
 const cleanup = new Cleanup();
+// crun and runc name cgroups after the id: ids of their own, so that two test runs on one machine do not meet
+const RUN = process.pid.toString(36);
 afterAll(() => cleanup.run());
 
 describe.each(VARIANTS)("lifecycle through $name", (variant) => {
   const backend = variant.backend;
-  const root = cleanup.dir(tempDir(`root-${backend}`));
+  const root = cleanup.dir(tempDir(`root-${backend}-${RUN}`));
   const n = nexcageFor(variant, root);
 
   it("create → state → start → state → kill → state → delete", async () => {
     const bundle = cleanup.dir(makeBundle(["sleep", "1000"]));
-    const id = cleanup.nexcage(root, `life-${backend}`);
+    const id = cleanup.nexcage(root, `life-${backend}-${RUN}`);
     const pidFile = join(bundle, "init.pid");
 
     const created = await n(["create", "--bundle", bundle, "--pid-file", pidFile, id]);
@@ -49,7 +51,7 @@ describe.each(VARIANTS)("lifecycle through $name", (variant) => {
 
   it("the container's stdio are the descriptors given to create (as containerd's shim passes its pipes)", async () => {
     const bundle = cleanup.dir(makeBundle(["sh", "-c", "echo to-stdout; echo to-stderr >&2; exit 0"]));
-    const id = cleanup.nexcage(root, `stdio-${backend}`);
+    const id = cleanup.nexcage(root, `stdio-${backend}-${RUN}`);
     const out = join(cleanup.dir(tempDir("stdio")), "out");
     const err = `${out}.err`;
     const fds = [openSync(out, "w"), openSync(err, "w")];
@@ -72,7 +74,7 @@ describe.each(VARIANTS)("lifecycle through $name", (variant) => {
 
   it("kill takes numbers (as containerd sends them), names and --signal; --all reaches every process", async () => {
     const bundle = cleanup.dir(makeBundle(["sh", "-c", "trap 'echo got-usr1 > /tmp/usr1' USR1; sleep 1000 & wait; sleep 1000 & wait"]));
-    const id = cleanup.nexcage(root, `sig-${backend}`);
+    const id = cleanup.nexcage(root, `sig-${backend}-${RUN}`);
     expect((await n(["run", "--detach", "--bundle", bundle, id])).code).toBe(0);
     await new Promise((r) => setTimeout(r, 300));
     expect((await n(["kill", "--signal", "usr1", id])).code).toBe(0);
@@ -85,7 +87,7 @@ describe.each(VARIANTS)("lifecycle through $name", (variant) => {
 
   it("exec (command line and --process file, detached), ps, pause/resume and update", async () => {
     const bundle = cleanup.dir(makeBundle(["sleep", "1000"]));
-    const id = cleanup.nexcage(root, `exec-${backend}`);
+    const id = cleanup.nexcage(root, `exec-${backend}-${RUN}`);
     expect((await n(["run", "-d", "-b", bundle, id])).code).toBe(0);
     const init = JSON.parse((await n(["state", id])).stdout).pid as number;
 
@@ -127,7 +129,7 @@ describe.each(VARIANTS)("lifecycle through $name", (variant) => {
 
   it("run waits, passes the output through and exits with the process's exit code; nothing is left", async () => {
     const bundle = cleanup.dir(makeBundle(["sh", "-c", "echo hello-from-$0; exit 7", backend]));
-    const id = cleanup.nexcage(root, `run-${backend}`);
+    const id = cleanup.nexcage(root, `run-${backend}-${RUN}`);
     const r = await n(["run", "--bundle", bundle, id]);
     expect(r.code).toBe(7);
     expect(r.stdout).toBe(`hello-from-${backend}\n`);
@@ -137,7 +139,7 @@ describe.each(VARIANTS)("lifecycle through $name", (variant) => {
 
   it("run --detach leaves a running container", async () => {
     const bundle = cleanup.dir(makeBundle(["sleep", "1000"]));
-    const id = cleanup.nexcage(root, `detach-${backend}`);
+    const id = cleanup.nexcage(root, `detach-${backend}-${RUN}`);
     expect((await n(["run", "-d", "-b", bundle, id])).code).toBe(0);
     expect(JSON.parse((await n(["state", id])).stdout).status).toBe("running");
     expect((await n(["delete", "--force", id])).code).toBe(0);
@@ -147,7 +149,7 @@ describe.each(VARIANTS)("lifecycle through $name", (variant) => {
   it("list shows table, json and -q", async () => {
     const bundle = cleanup.dir(makeBundle(["sleep", "1000"]));
     const listRoot = cleanup.dir(tempDir("list"));
-    const ids = [cleanup.nexcage(listRoot, `la-${backend}`), cleanup.nexcage(listRoot, `lb-${backend}`)];
+    const ids = [cleanup.nexcage(listRoot, `la-${backend}-${RUN}`), cleanup.nexcage(listRoot, `lb-${backend}-${RUN}`)];
     const l = nexcageFor(variant, listRoot);
     expect((await l(["list", "--format", "json"])).stdout.trim()).toBe("[]");
     for (const id of ids) expect((await l(["create", "-b", bundle, id])).code).toBe(0);
@@ -169,7 +171,7 @@ describe.each(VARIANTS)("lifecycle through $name", (variant) => {
   it("stop sends SIGTERM, then SIGKILL after the timeout", async () => {
     // sleep as pid 1 ignores SIGTERM: stop must fall back to SIGKILL
     const bundle = cleanup.dir(makeBundle(["sleep", "1000"]));
-    const id = cleanup.nexcage(root, `stop-${backend}`);
+    const id = cleanup.nexcage(root, `stop-${backend}-${RUN}`);
     expect((await n(["run", "-d", "-b", bundle, id])).code).toBe(0);
     const t0 = Date.now();
     expect(await n(["stop", "--timeout", "1", id])).toMatchObject({ code: 0 });
@@ -177,7 +179,7 @@ describe.each(VARIANTS)("lifecycle through $name", (variant) => {
     expect(JSON.parse((await n(["state", id])).stdout).status).toBe("stopped");
     // a process that handles SIGTERM stops without waiting for the timeout
     const polite = cleanup.dir(makeBundle(["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]));
-    const id2 = cleanup.nexcage(root, `stop2-${backend}`);
+    const id2 = cleanup.nexcage(root, `stop2-${backend}-${RUN}`);
     expect((await n(["run", "-d", "-b", polite, id2])).code).toBe(0);
     await new Promise((r) => setTimeout(r, 300));
     expect(await n(["stop", "--timeout", "30", id2])).toMatchObject({ code: 0 });
