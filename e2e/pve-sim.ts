@@ -24,6 +24,21 @@ export function simLxcSettings(simRoot: string, vmidBase: number, over: Record<s
   };
 }
 
+/** Runs one of the stand-in's tools (pct, qm, pvesh) on the simulated host rooted at `simRoot`. */
+function simTool(tool: string, simRoot: string) {
+  return (args: string[]) => run(join(SIM, tool), args, { env: { ...process.env, PVE_SIM_ROOT: simRoot }, timeoutMs: 120_000 });
+}
+
+/** The guest configs `<vmid>.conf` in `confDir`, as VMIDs. */
+function confVmids(confDir: string): number[] {
+  return readdirSync(confDir).map((f) => /^(\d+)\.conf$/.exec(f)?.[1]).filter((v) => v !== undefined).map(Number);
+}
+
+/** The VMID a container's record names. */
+function recordVmid(root: string, id: string): number {
+  return JSON.parse(readFileSync(join(root, id, "state.json"), "utf8")).nexcage.ref.vmid as number;
+}
+
 /**
  * A private Proxmox stand-in (test/sim: pct and pvesh on real LXC) for one e2e file: its own
  * simulated host root and a block of 100 VMIDs of its own (VMIDs name host-wide cgroups and veths).
@@ -39,7 +54,7 @@ export function pveSim(cleanup: Cleanup) {
     defaultBackend: "proxmox-lxc",
     backends: { "proxmox-lxc": simLxcSettings(simRoot, base, over) },
   });
-  const pct = (args: string[]) => run(join(SIM, "pct"), args, { env: { ...process.env, PVE_SIM_ROOT: simRoot }, timeoutMs: 120_000 });
+  const pct = simTool("pct", simRoot);
   return {
     simRoot,
     env,
@@ -49,10 +64,10 @@ export function pveSim(cleanup: Cleanup) {
     settings,
     config: configFile(settings()),
     pct,
-    vmidOf: (root: string, id: string) => JSON.parse(readFileSync(join(root, id, "state.json"), "utf8")).nexcage.ref.vmid as number,
+    vmidOf: recordVmid,
     templates: () => readdirSync(templateDir),
     /** CT configs present, as VMIDs. */
-    cts: () => readdirSync(confDir).filter((f) => f.endsWith(".conf")).map((f) => Number(f.slice(0, -5))),
+    cts: () => confVmids(confDir),
     /** The stand-in lays out storage.cfg and the storages' directories on its first call, as a Proxmox node has them. */
     init: async () => (await pct(["list"])).exitCode,
     /** Whatever a failed test left: every CT in this file's block, by VMID. */
@@ -113,8 +128,8 @@ export function pveVmSim(cleanup: Cleanup, blocks = 850_000_000) {
     },
     ...top,
   });
-  const qm = (args: string[]) => run(join(SIM, "qm"), args, { env: { ...process.env, ...env }, timeoutMs: 120_000 });
-  const vmids = () => (existsSync(confDir) ? readdirSync(confDir) : []).map((f) => /^(\d+)\.conf$/.exec(f)?.[1]).filter((v) => v !== undefined).map(Number);
+  const qm = simTool("qm", simRoot);
+  const vmids = () => (existsSync(confDir) ? confVmids(confDir) : []);
   return {
     simRoot,
     env,
@@ -125,7 +140,7 @@ export function pveVmSim(cleanup: Cleanup, blocks = 850_000_000) {
     settings,
     config: configFile(settings()),
     qm,
-    vmidOf: (root: string, id: string) => JSON.parse(readFileSync(join(root, id, "state.json"), "utf8")).nexcage.ref.vmid as number,
+    vmidOf: recordVmid,
     snippets: () => readdirSync(snippetDir),
     /** VMIDs of the live QEMU stand-ins (`kvm -id <vmid> ... -pidfile <simRoot>/...`) of this stand-in. */
     kvms: () => kvmProcesses(simRoot),
