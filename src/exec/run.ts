@@ -1,8 +1,10 @@
-import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
+import { spawnWithBun, type BunSpawn } from "./spawn-bun.js";
+import { spawnWithNode } from "./spawn-node.js";
 
 /**
  * Child processes, always from an argv (never a shell), with a timeout. A small replacement for
- * execa: loading execa cost about 60 ms of CPU per nexcage call (docs/performance.md).
+ * execa: loading execa cost about 60 ms of CPU per nexcage call (docs/performance.md). Under Bun
+ * (the single binary) the child starts through Bun.spawn, under node through node:child_process.
  */
 export interface RunOptions {
   /** inherit: the child (and a container it starts) gets our stdin; default: /dev/null. */
@@ -31,45 +33,17 @@ export interface RunResult {
 }
 
 export interface Running {
-  readonly child: ChildProcess;
+  /** Undefined when the program could not be started. */
+  readonly pid: number | undefined;
+  kill(signal: NodeJS.Signals): boolean;
   readonly done: Promise<RunResult>;
 }
 
+declare const Bun: BunSpawn | undefined;
+
 export function start(file: string, args: readonly string[], opts: RunOptions = {}): Running {
-  const out = opts.output === "inherit" ? "inherit" : opts.output === "stderr" ? 2 : "pipe";
-  const err = opts.output === "inherit" ? "inherit" : "pipe";
-  const stdio: StdioOptions = [opts.stdin ?? "ignore", out, err, ...Array.from({ length: opts.extraFds ?? 0 }, (_, i) => i + 3)];
-  const child = spawn(file, [...args], { cwd: opts.cwd, env: opts.env, stdio, shell: false });
-  const done = new Promise<RunResult>((resolve) => {
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    child.stdout?.on("data", (b: Buffer) => stdout.push(b));
-    child.stderr?.on("data", (b: Buffer) => stderr.push(b));
-    let timedOut = false;
-    const timer =
-      opts.timeoutMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            timedOut = true;
-            child.kill("SIGKILL");
-          }, opts.timeoutMs);
-    const text = (bufs: Buffer[]) => Buffer.concat(bufs).toString("utf8").replace(/\n$/, "");
-    child.once("error", (e: NodeJS.ErrnoException) => {
-      if (timer) clearTimeout(timer);
-      resolve({ stdout: text(stdout), stderr: text(stderr), timedOut, spawnError: e });
-    });
-    child.once("close", (code, signal) => {
-      if (timer) clearTimeout(timer);
-      resolve({
-        exitCode: code ?? undefined,
-        signal: signal ?? undefined,
-        stdout: text(stdout),
-        stderr: text(stderr),
-        timedOut,
-      });
-    });
-  });
-  return { child, done };
+  if (typeof Bun !== "undefined") return spawnWithBun(Bun, file, args, opts);
+  return spawnWithNode(file, args, opts);
 }
 
 export function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
