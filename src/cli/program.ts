@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import { InvalidArgumentError } from "../errors.js";
 import { CliContext, DEFAULT_ROOT } from "./context.js";
 import { versionText } from "./commands/version.js";
+import { writeOut } from "./write-fd.js";
 
 type Register = (program: Command, ctx: CliContext) => void;
 
@@ -31,6 +32,9 @@ const COMMANDS: ReadonlyArray<{ names: readonly string[]; load: () => Promise<{ 
   { names: ["rmi"], load: () => import("./commands/rmi.js") },
 ];
 
+/** Help goes straight to fd 1 (written before main exits); errors are reported once, as one line, by main.ts. */
+const OUTPUT = { writeOut: (text: string) => writeOut(text), writeErr: () => {}, outputError: () => {} };
+
 /** Thrown to stop parsing once --version was printed. */
 export class VersionShown extends Error {}
 
@@ -47,8 +51,7 @@ export async function buildProgram(only?: string | "none"): Promise<{ program: C
     .description("OCI runtime that routes each container to crun, runc, Proxmox LXC or Proxmox VM")
     .enablePositionalOptions()
     .exitOverride()
-    // errors are reported once, as one line, by main.ts
-    .configureOutput({ writeErr: () => {}, outputError: () => {} })
+    .configureOutput(OUTPUT)
     .showSuggestionAfterError(false)
     .option("--root <dir>", "root directory for container state", DEFAULT_ROOT)
     .option("--log <file>", "write log lines to this file (containerd reads errors from it)")
@@ -58,7 +61,7 @@ export async function buildProgram(only?: string | "none"): Promise<{ program: C
     .option("--config <file>", "nexcage configuration file (default: $NEXCAGE_CONFIG, /etc/nexcage/config.json)")
     .option("-v, --version", "print the version")
     .on("option:version", () => {
-      process.stdout.write(versionText(ctx));
+      writeOut(versionText(ctx));
       ctx.exitCode = 0;
       throw new VersionShown();
     });
@@ -69,7 +72,7 @@ export async function buildProgram(only?: string | "none"): Promise<{ program: C
   const complete = chosen === COMMANDS;
   if (complete) addHelpCommand(program);
   for (const cmd of program.commands) {
-    cmd.exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} }).showSuggestionAfterError(false);
+    cmd.exitOverride().configureOutput(OUTPUT).showSuggestionAfterError(false);
   }
   return { program, ctx, complete };
 }

@@ -1,3 +1,4 @@
+import { isatty } from "node:tty";
 import type { BackendName, Config } from "../config/schema.js";
 import { InvalidArgumentError } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -28,7 +29,7 @@ export interface ResolvedImage {
 export async function resolveImage(cfg: Config, log: Logger, input: string, backend: BackendName, o: { authFile?: string }): Promise<ResolvedImage> {
   const ref = parseImageReference(input);
   const authFile = checkedAuthFile(cfg, o.authFile);
-  const source = await resolveImageSource(cfg, log, ref, input, { authFile, progress: process.stderr.isTTY === true });
+  const source = await resolveImageSource(cfg, log, ref, input, { authFile, progress: isatty(2) });
   if (source.kind === "template" && backend !== "proxmox-lxc") {
     throw new InvalidArgumentError(`${source.volid ?? input} is a Proxmox template, usable only by the proxmox-lxc backend (this container routes to ${backend})`);
   }

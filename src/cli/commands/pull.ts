@@ -1,6 +1,8 @@
 import type { Command } from "commander";
 import { pullImage, registryReference } from "../../images/pull.js";
+import { isatty } from "node:tty";
 import type { CliContext } from "../context.js";
+import { writeErr } from "../write-fd.js";
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -14,9 +16,9 @@ export function register(program: Command, ctx: CliContext): void {
       const entry = await pullImage(ctx.config().config, await ctx.log(), ref, {
         storage: flags.storage,
         authFile: flags.authfile,
-        progress: process.stderr.isTTY === true,
+        progress: isatty(2),
       });
-      if (process.stderr.isTTY) process.stderr.write(`Digest: ${entry.digest ?? "unknown"}\n`);
+      if (isatty(2)) writeErr(`Digest: ${entry.digest ?? "unknown"}\n`);
       ctx.out(`${entry.volid}\n`);
     });
 }
