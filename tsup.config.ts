@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { defineConfig } from "tsup";
+import { sourceId } from "./packaging/source-id.mjs";
 
 const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
 let commit = process.env["NEXCAGE_COMMIT"] ?? "";
@@ -34,5 +35,6 @@ export default defineConfig({
   define: {
     __NEXCAGE_VERSION__: JSON.stringify(pkg.version),
     __NEXCAGE_COMMIT__: JSON.stringify(commit),
+    __NEXCAGE_SOURCE_ID__: JSON.stringify(sourceId(process.cwd())),
   },
 });

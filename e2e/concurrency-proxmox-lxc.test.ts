@@ -1,8 +1,8 @@
-import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { configIsFor } from "../src/backends/proxmox-lxc/plan.js";
-import { makeBundle, nexcage, tempDir } from "./helpers.js";
+import { makeBundle, nexcage, tempDir, rootEntries } from "./helpers.js";
 import { pveSimSuite } from "./pve-sim.js";
 import { expectRaceFailuresKnown, expectRaceLeftOneGuest, raceOps } from "./race-harness.js";
 
@@ -38,7 +38,7 @@ describe("concurrency (proxmox-lxc)", () => {
     expect(new Set(listed.map((s) => s.pid)).size).toBe(PARALLEL);
     const deleted = await Promise.all(ids.map((id) => n(["delete", "--force", id])));
     expect(deleted.filter((r) => r.code !== 0).map((r) => r.stderr)).toEqual([]);
-    expect(readdirSync(root)).toEqual([]);
+    expect(rootEntries(root)).toEqual([]);
     expect(sim.cts()).toEqual([]);
     expect(sim.templates().filter((t) => t.includes("pve-c50"))).toEqual([]);
   }, 600_000);

@@ -1,8 +1,8 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { configIsFor } from "../src/backends/proxmox/guest-names.js";
-import { makeBundle, nexcage, tempDir } from "./helpers.js";
+import { makeBundle, nexcage, tempDir, rootEntries } from "./helpers.js";
 import { pveVmSimSuite } from "./pve-sim.js";
 import { expectRaceFailuresKnown, expectRaceLeftOneGuest, raceOps } from "./race-harness.js";
 
@@ -46,7 +46,7 @@ describe("concurrency (proxmox-vm)", () => {
     expect(new Set(listed.map((s) => s.pid)).size).toBe(PARALLEL);
     const deleted = await Promise.all(ids.map((id) => n(["delete", "--force", id])));
     expect(deleted.filter((r) => r.code !== 0).map((r) => r.stderr)).toEqual([]);
-    expect(readdirSync(root)).toEqual([]);
+    expect(rootEntries(root)).toEqual([]);
     expect(sim.vms()).toEqual([]);
     expect(sim.kvms()).toEqual([]);
     expect(sim.snippets().filter((f) => f.includes("vm-c20-"))).toEqual([]);

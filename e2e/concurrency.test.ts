@@ -1,7 +1,7 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { Cleanup, makeBundle, nexcage, nexcageMessage, tempDir } from "./helpers.js";
+import { Cleanup, makeBundle, nexcage, nexcageMessage, tempDir, rootEntries } from "./helpers.js";
 
 /** Operators and containerd call nexcage concurrently: no lost or corrupt record, every failure a clear line. */
 const cleanup = new Cleanup();
@@ -22,7 +22,7 @@ describe("concurrency (crun backend)", () => {
     expect(listed.every((s) => s.status === "running")).toBe(true);
     const deleted = await Promise.all(ids.map((id) => nexcage(root, ["delete", "--force", id])));
     expect(deleted.filter((r) => r.code !== 0).map((r) => r.stderr)).toEqual([]);
-    expect(readdirSync(root)).toEqual([]);
+    expect(rootEntries(root)).toEqual([]);
   }, 300_000);
 
   it("20 racing operations on one id: the record is never corrupt, each call succeeds or says why in one line", async () => {
@@ -55,7 +55,7 @@ describe("concurrency (crun backend)", () => {
     }
     await nexcage(root, ["resume", id]);
     expect((await nexcage(root, ["delete", "--force", id])).code).toBe(0);
-    expect(readdirSync(root)).toEqual([]);
+    expect(rootEntries(root)).toEqual([]);
   }, 300_000);
 });
 

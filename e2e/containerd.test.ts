@@ -1,8 +1,8 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContainerdHarness, type RuntimeChoice } from "./containerd-harness.js";
-import { Cleanup, makeBundle, tempDir, VARIANTS, waitFor } from "./helpers.js";
+import { Cleanup, makeBundle, rootEntries, tempDir, VARIANTS, waitFor } from "./helpers.js";
 
 /**
  * nexcage as the "runc" of containerd's io.containerd.runc.v2 shim, driven by ctr against a private
@@ -257,7 +257,7 @@ describe.each(TARGETS)("containerd + runc shim → $name", (target) => {
     async () => {
       expect((await h.ctr(["task", "ls", "-q"])).stdout).toBe("");
       expect((await h.ctr(["container", "ls", "-q"])).stdout).toBe("");
-      expect(existsSync(h.runtimeRoot) ? readdirSync(h.runtimeRoot) : []).toEqual([]);
+      expect(rootEntries(h.runtimeRoot)).toEqual([]);
     },
     CASE_TIMEOUT,
   );

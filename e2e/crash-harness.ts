@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
 import { isSameLiveProcess, readProcStat } from "../src/proc/stat.js";
-import { nexcageMessage, waitFor, type NexcageOptions, type Run } from "./helpers.js";
+import { nexcageMessage, rootEntries, waitFor, type NexcageOptions, type Run } from "./helpers.js";
 
 /**
  * One crash case of the crash-consistency suites (e2e/crash*.test.ts): nexcage is killed with
@@ -64,7 +64,7 @@ export async function crashCase(c: CrashCase, t: CrashRun): Promise<void> {
   }
 
   ok(await n(["delete", "--force", id]));
-  expect(readdirSync(t.root)).toEqual([]);
+  expect(rootEntries(t.root)).toEqual([]);
   if (initPid !== undefined && initStart !== undefined) expect(await waitFor(async () => !isSameLiveProcess(initPid, initStart))).toBe(true);
   expect(await t.leftovers()).toEqual([]);
   expect(nexcageMessage((await n(["state", id])).stderr)).toBe("container does not exist");

@@ -1,9 +1,9 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import { readProcStat } from "../src/proc/stat.js";
-import { Cleanup, configFile, makeBundle, nexcage, nexcageFor, nexcageMessage, runcMessage, runtime, tempDir, VARIANTS, waitFor } from "./helpers.js";
+import { Cleanup, configFile, makeBundle, nexcage, nexcageFor, nexcageMessage, runcMessage, runtime, tempDir, VARIANTS, waitFor, rootEntries } from "./helpers.js";
 
 const cleanup = new Cleanup();
 afterAll(() => cleanup.run());
@@ -79,7 +79,7 @@ describe("error cases, compared with runc", () => {
       const backend = variant.name;
       cleanup.nexcage(root, id);
       await prepare(n, async (x) => JSON.parse((await n(["state", x])).stdout).status, c.setup, id, bundle);
-      const before = readdirSync(root).sort();
+      const before = rootEntries(root);
       const got = await n(c.args(id, bundle));
       expect(got.code, `${backend}: ${got.stderr}`).toBe(c.code);
       if (c.code !== 0) {
@@ -88,7 +88,7 @@ describe("error cases, compared with runc", () => {
         if (c.message === "runc") expect(nexcageMessage(got.stderr)).toBe(runcMessage(fromRunc.stderr));
         else if (c.message) expect(nexcageMessage(got.stderr)).toMatch(c.message);
         // a refused call changes nothing on disk
-        expect(readdirSync(root).sort()).toEqual(before);
+        expect(rootEntries(root)).toEqual(before);
       }
       await n(["delete", "--force", id]);
     }
@@ -221,6 +221,6 @@ describe("concurrency", () => {
     const listed = JSON.parse((await nexcage(root, ["list", "-f", "json"])).stdout) as Array<{ id: string; status: string }>;
     expect(listed.map((s) => [s.id, s.status])).toEqual(ids.map((id) => [id, "running"]));
     expect((await Promise.all(ids.map((id) => nexcage(root, ["delete", "-f", id])))).map((r) => r.code)).toEqual(ids.map(() => 0));
-    expect(readdirSync(root)).toEqual([]);
+    expect(rootEntries(root)).toEqual([]);
   });
 });

@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
-import { chmodSync, closeSync, copyFileSync, openSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, openSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { CONFIG_CACHE_FILE } from "../src/config/cache.js";
 import { defaultSpec } from "../src/oci/default-spec.js";
 import { RO_NODE } from "./paths.js";
 
@@ -216,4 +217,15 @@ export class Cleanup {
     for (const d of [...this.dirs.splice(0), ...made.splice(0)]) if (existsSync(d)) rmSync(d, { recursive: true, force: true });
     outputs = undefined;
   }
+}
+
+/**
+ * What a root holds besides nexcage's validated-config cache (src/config/cache.ts): container
+ * directories and anything a failed call left behind. An empty list means no container or state.
+ */
+export function rootEntries(root: string): string[] {
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .filter((name) => name !== CONFIG_CACHE_FILE)
+    .sort();
 }

@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileS
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../src/exec/run.js";
-import { Cleanup, configFile, nexcage, nexcageMessage, REPO, tempDir, waitFor } from "./helpers.js";
+import { Cleanup, configFile, nexcage, nexcageMessage, REPO, tempDir, waitFor, rootEntries } from "./helpers.js";
 import { RO_NODE } from "./paths.js";
 import { SIM, simLxcSettings } from "./pve-sim.js";
 import { buildImage, LocalRegistry, pushImage } from "./registry.js";
@@ -50,7 +50,7 @@ function mkd(p: string): string {
 }
 
 const ref = (tag: string) => `${registry.host}/test/busybox:${tag}`;
-const dirIds = () => (existsSync(root) ? readdirSync(root) : []);
+const dirIds = () => rootEntries(root);
 const files = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort() : []);
 
 beforeAll(async () => {

@@ -1,8 +1,8 @@
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { LIBCRUN_FILE } from "../src/backends/crun/driver.js";
-import { Cleanup, configFile, makeBundle, nexcage, nexcageMessage, REPO, tempDir, waitFor } from "./helpers.js";
+import { Cleanup, configFile, makeBundle, nexcage, nexcageMessage, REPO, tempDir, waitFor, rootEntries } from "./helpers.js";
 import { RO_NODE } from "./paths.js";
 
 const cleanup = new Cleanup();
@@ -47,7 +47,7 @@ describe("crun backend, libcrun driver", () => {
     const viaCli = await nexcage(root, ["create", "-b", bundle, "cli1"], { config: configFile({ backends: { crun: { driver: "cli", path: spy.path } } }) });
     expect(viaCli.code).toBe(1);
     expect(existsSync(spy.marker)).toBe(true);
-    expect(readdirSync(root)).toEqual([]);
+    expect(rootEntries(root)).toEqual([]);
   });
 
   it("--debug and version say which driver is active and why", async () => {
@@ -80,7 +80,7 @@ describe("crun backend, libcrun driver", () => {
     expect(await waitFor(async () => (await stateOf(root, a, cli)) === "stopped" && (await stateOf(root, b, ffi)) === "stopped")).toBe(true);
     expect((await as(cli)(["delete", a])).code).toBe(0);
     expect((await as(ffi)(["delete", b])).code).toBe(0);
-    expect(readdirSync(root)).toEqual([]);
+    expect(rootEntries(root)).toEqual([]);
   });
 });
 
@@ -114,7 +114,7 @@ describe("fallback to the crun CLI", () => {
     const strict = await nexcage(root, ["create", "-b", bundle, id], { config: configFile({ backends: { crun: { driver: "libcrun", libcrunPath: lib } } }), node: RO_NODE });
     expect(strict.code).toBe(1);
     expect(nexcageMessage(strict.stderr)).toMatch(/^crun driver libcrun cannot be used: libcrun failed to load: .*version 1\.9\.0/);
-    expect(readdirSync(root)).toEqual([]);
+    expect(rootEntries(root)).toEqual([]);
   });
 });
 
@@ -127,7 +127,7 @@ describe("CVE-2019-5736: the libcrun driver never runs from a writable executabl
     const refused = await nexcage(root, ["create", "-b", bundle, id], { config: strict });
     expect(refused.code).toBe(1);
     expect(nexcageMessage(refused.stderr)).toMatch(/^crun driver libcrun \(backends\.crun\.driver\) cannot be used: .* is on a writable mount .*CVE-2019-5736/);
-    expect(readdirSync(root)).toEqual([]);
+    expect(rootEntries(root)).toEqual([]);
     const viaEnv = await nexcage(root, ["create", "-b", bundle, id], { env: { NEXCAGE_CRUN_DRIVER: "libcrun" } });
     expect(nexcageMessage(viaEnv.stderr)).toMatch(/^crun driver libcrun \(NEXCAGE_CRUN_DRIVER\) cannot be used/);
     const auto = await nexcage(root, ["--debug", "create", "-b", bundle, id]);

@@ -1,9 +1,12 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { BUILD_ID } from "../build-id.js";
+import { rootConfigMemo } from "../config/cache.js";
 import { loadConfig, type LoadedConfig } from "../config/load.js";
 import { createLogger, silentLogger, type LogFormat, type Logger } from "../log.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { InvalidArgumentError } from "../errors.js";
+import { writeOut } from "./write-fd.js";
 
 export const DEFAULT_ROOT = "/run/nexcage";
 
@@ -63,7 +66,10 @@ export class CliContext {
   }
 
   config(): LoadedConfig {
-    this.loaded ??= loadConfig(this.globals().config);
+    if (!this.loaded) {
+      const g = this.globals();
+      this.loaded = loadConfig(g.config, process.env, BUILD_ID === undefined ? undefined : rootConfigMemo(g.root, BUILD_ID));
+    }
     return this.loaded;
   }
 
@@ -89,6 +95,6 @@ export class CliContext {
   }
 
   out(text: string): void {
-    process.stdout.write(text);
+    writeOut(text);
   }
 }

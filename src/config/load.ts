@@ -3,6 +3,7 @@ import { ConfigError, oneLine } from "../errors.js";
 import { validate } from "../validation.js";
 import { jsonErrorText } from "../redact.js";
 import { configSchema, type Config } from "./schema.js";
+import type { ConfigMemo } from "./cache.js";
 
 export const SYSTEM_CONFIG_PATH = "/etc/nexcage/config.json";
 
@@ -38,24 +39,40 @@ export function parseConfig(doc: unknown, source: string): Config {
   throw new ConfigError(`invalid config ${source}: ${problems.join("; ")}`);
 }
 
-export function loadConfig(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+/**
+ * The config for this call. With a memo, a file whose exact text was validated before by this
+ * build is not validated again (src/config/cache.ts).
+ */
+export function loadConfig(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, memo?: ConfigMemo): LoadedConfig {
   const where = configPathFor(flag, env);
-  if (!where) return { config: parseConfig({}, "built-in defaults"), source: "built-in defaults" };
+  if (!where) return defaults(memo);
   let text: string;
   try {
     text = readFileSync(where.path, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (!where.required && code === "ENOENT") {
-      return { config: parseConfig({}, "built-in defaults"), source: "built-in defaults" };
-    }
+    if (!where.required && code === "ENOENT") return defaults(memo);
     throw new ConfigError(`cannot read config ${where.path}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`);
   }
+  const hit = memo?.get(where.path, text);
+  if (hit) return { config: hit, source: where.path };
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (e) {
     throw new ConfigError(`invalid config ${where.path}: not JSON: ${jsonErrorText(e)}`);
   }
-  return { config: parseConfig(doc, where.path), source: where.path };
+  const config = parseConfig(doc, where.path);
+  memo?.put(where.path, text, config);
+  return { config, source: where.path };
+}
+
+const DEFAULTS_SOURCE = "built-in defaults";
+
+function defaults(memo: ConfigMemo | undefined): LoadedConfig {
+  const hit = memo?.get(DEFAULTS_SOURCE, undefined);
+  if (hit) return { config: hit, source: DEFAULTS_SOURCE };
+  const config = parseConfig({}, DEFAULTS_SOURCE);
+  memo?.put(DEFAULTS_SOURCE, undefined, config);
+  return { config, source: DEFAULTS_SOURCE };
 }

@@ -13,6 +13,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
+import { CONFIG_CACHE_FILE } from "../../src/config/cache.js";
 import { params, timeoutFor } from "./_fuzz.js";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -202,10 +203,10 @@ describe("fuzz: CLI argv", () => {
           // what may appear: config.json written by `spec`, log files; nothing else, nothing in the root
           const after = tree(l.base);
           const added = after.filter((p) => !before.includes(p));
-          const allowed = (p: string) => p === "bundle/config.json" || p === "cwd/config.json" || p.startsWith("logs/");
+          const allowed = (p: string) => p === "bundle/config.json" || p === "cwd/config.json" || p.startsWith("logs/") || p === CONFIG_CACHE_FILE || p.endsWith(`/${CONFIG_CACHE_FILE}`);
           expect(added.filter((p) => !allowed(p)), `files left behind: ${info}`).toEqual([]);
           expect(before.filter((p) => !after.includes(p)), `files removed: ${info}`).toEqual([]);
-          expect(readdirSync(l.root), `root not empty: ${info}`).toEqual([]);
+          expect(readdirSync(l.root).filter((n) => n !== CONFIG_CACHE_FILE), `root not empty: ${info}`).toEqual([]);
         } finally {
           rmSync(l.base, { recursive: true, force: true });
         }

@@ -4,11 +4,9 @@ import { parseConfig } from "../../config/load.js";
 import { OCI_VERSION } from "../../oci/state.js";
 import type { CliContext } from "../context.js";
 
-declare const __NEXCAGE_VERSION__: string | undefined;
-declare const __NEXCAGE_COMMIT__: string | undefined;
+import { COMMIT, VERSION } from "../../build-id.js";
 
-export const VERSION = typeof __NEXCAGE_VERSION__ === "string" ? __NEXCAGE_VERSION__ : "0.0.0-dev";
-export const COMMIT = typeof __NEXCAGE_COMMIT__ === "string" ? __NEXCAGE_COMMIT__ : "unknown";
+export { COMMIT, VERSION };
 
 /** Like `crun --version`: version, commit, spec, and which crun driver this host and config give. */
 export function versionText(ctx?: CliContext): string {
