@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSy
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readProcStat } from "../src/proc/stat.js";
-import { Cleanup, configFile, makeBundle, NEXCAGE, nexcage, nexcageFor, tempDir, VARIANTS, waitFor } from "./helpers.js";
+import { Cleanup, configFile, makeBundle, NEXCAGE, nexcage, nexcageFor, tempDir, VARIANTS, waitFor, rootEntries } from "./helpers.js";
 
 const cleanup = new Cleanup();
 // crun and runc name cgroups after the id: ids of their own, so that two test runs on one machine do not meet
@@ -165,7 +165,7 @@ describe.each(VARIANTS)("lifecycle through $name", (variant) => {
     ]);
     expect((await l(["list", "-q"])).stdout).toBe(`${ids[0]}\n${ids[1]}\n`);
     for (const id of ids) expect((await l(["delete", "--force", id])).code).toBe(0);
-    expect(readdirSync(listRoot)).toEqual([]);
+    expect(rootEntries(listRoot)).toEqual([]);
   });
 
   it("stop sends SIGTERM, then SIGKILL after the timeout", async () => {
@@ -185,6 +185,47 @@ describe.each(VARIANTS)("lifecycle through $name", (variant) => {
     expect(await n(["stop", "--timeout", "30", id2])).toMatchObject({ code: 0 });
     expect(JSON.parse((await n(["state", id2])).stdout).status).toBe("stopped");
     for (const i of [id, id2]) expect((await n(["delete", i])).code).toBe(0);
+  });
+});
+
+describe("kill signals a crun or runc container's init itself", () => {
+  const root = cleanup.dir(tempDir(`root-direct-kill-${RUN}`));
+
+  it.each(["crun", "runc"] as const)("%s: the signal reaches the init without the runtime; --all and a paused container go through it", async (backend) => {
+    // the runtime behind a wrapper that notes each call's arguments
+    const dir = cleanup.dir(tempDir(`wrap-${backend}`));
+    const calls = join(dir, "calls");
+    const wrapper = join(dir, backend);
+    const real = backend === "crun" ? "/usr/bin/crun" : "/usr/sbin/runc";
+    writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> ${calls}\nexec ${real} "$@"\n`, { mode: 0o755 });
+    const config = configFile({ defaultBackend: backend, backends: { [backend]: { path: wrapper, ...(backend === "crun" ? { driver: "cli" } : {}) } } });
+    const n = (args: string[]) => nexcage(root, args, { config });
+    const verbs = () => (existsSync(calls) ? readFileSync(calls, "utf8") : "").trim().split("\n").filter(Boolean).map((l) => l.split(" ").slice(6).join(" "));
+    const bundle = cleanup.dir(makeBundle(["sh", "-c", "trap 'echo got-usr1 > /tmp/usr1' USR1; sleep 1000 & wait; sleep 1000 & wait"]));
+    const id = cleanup.nexcage(root, `direct-${backend}-${RUN}`);
+    expect((await n(["run", "--detach", "--bundle", bundle, id])).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 300));
+    const before = verbs().length;
+    const k = await n(["kill", id, "USR1"]);
+    expect(k.code, k.stderr).toBe(0);
+    expect(await waitFor(async () => existsSync(join(bundle, "rootfs", "tmp", "usr1")))).toBe(true);
+    expect(verbs().slice(before)).toEqual([]);
+    expect(JSON.parse((await n(["state", id])).stdout).status).toBe("running");
+    // paused: through the runtime (runc thaws a paused container for SIGKILL)
+    expect((await n(["pause", id])).code).toBe(0);
+    expect((await n(["kill", id, "CONT"])).code).toBe(0);
+    expect(verbs().at(-1)).toBe(`kill ${id} 18`);
+    expect((await n(["resume", id])).code).toBe(0);
+    expect((await n(["kill", "--all", id, "KILL"])).code).toBe(0);
+    expect(verbs().at(-1)).toBe(`kill --all ${id} 9`);
+    expect(await waitFor(async () => JSON.parse((await n(["state", id])).stdout).status === "stopped")).toBe(true);
+    // stopped: refused as before, and still without the runtime
+    const late = verbs().length;
+    const refused = await n(["kill", id, "KILL"]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr.trim()).toBe("nexcage: container not running");
+    expect(verbs().length).toBe(late);
+    expect((await n(["delete", id])).code).toBe(0);
   });
 });
 
@@ -212,7 +253,7 @@ describe("routing", () => {
     // the recorded backend is used afterwards even with another config
     expect((await nexcage(root, ["delete", "--force", a])).code).toBe(0);
     for (const id of [b, c]) expect((await nexcage(root, ["delete", "--force", id], { config })).code).toBe(0);
-    expect(readdirSync(root)).toEqual([]);
+    expect(rootEntries(root)).toEqual([]);
   });
 
   it("a backend that is not configured is refused before anything is created", async () => {

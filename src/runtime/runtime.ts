@@ -2,7 +2,7 @@ import { existsSync, realpathSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ownerName } from "./owner.js";
 import type { Backend, BackendContext, Created, CreateRequest, ExecRequest } from "../backends/backend.js";
-import { hostProcessProbe, loadBackend } from "../backends/backend.js";
+import { hostProcessProbe, loadBackend, signalsInitItself } from "../backends/backend.js";
 import type { BackendName } from "../config/schema.js";
 import type { LoadedConfig } from "../config/load.js";
 import { ContainerExistsError, ContainerNotFoundError, LockTimeoutError, NexcageError, StatusError, UnsupportedError } from "../errors.js";
@@ -12,6 +12,7 @@ import type { ResolvedImage } from "../images/for-create.js";
 import { validateContainerId } from "../oci/id.js";
 import type { Signal } from "../oci/signals.js";
 import { OCI_VERSION, ociState, type OciState } from "../oci/state.js";
+import { signalProcess } from "../proc/signal.js";
 import { isSameLiveProcess, readProcStat } from "../proc/stat.js";
 import { crashPoint } from "../crash-point.js";
 import { acquireLock, type Lock } from "../state/lock.js";
@@ -393,7 +394,13 @@ export class Runtime {
       const live = await this.live(rec, true);
       transition("kill", id, live.status);
       crashPoint("kill:checked");
-      await (await this.backend(rec.nexcage.backend)).kill(rec, signal, all);
+      if (signalsInitItself(rec, live.status, all)) {
+        this.log.debug({ id, pid: rec.pid, signal: signal.name }, `kill: ${signal.name} to init ${rec.pid}`);
+        // gone since the check: what the runtime would have found
+        if (!signalProcess(rec.pid, signal)) throw new StatusError("container not running");
+      } else {
+        await (await this.backend(rec.nexcage.backend)).kill(rec, signal, all);
+      }
       crashPoint("kill:backend-killed");
     });
   }

@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { signalsInitItself } from "../../src/backends/backend.js";
+import type { BackendName } from "../../src/backends/names.js";
+import type { Status } from "../../src/runtime/status.js";
+import type { ContainerRecord } from "../../src/state/record.js";
+
+const rec = (backend: BackendName, pid = 4242) => ({ id: "c", pid, nexcage: { backend } }) as unknown as ContainerRecord;
+
+describe("signalsInitItself: which kills skip the runtime", () => {
+  it.each<[BackendName, Status, boolean, number, boolean]>([
+    ["crun", "running", false, 4242, true],
+    ["crun", "created", false, 4242, true],
+    ["runc", "running", false, 4242, true],
+    ["runc", "created", false, 4242, true],
+    // the whole cgroup: the runtime's job
+    ["crun", "running", true, 4242, false],
+    ["runc", "running", true, 4242, false],
+    // paused: runc thaws for SIGKILL
+    ["crun", "paused", false, 4242, false],
+    ["runc", "paused", false, 4242, false],
+    // no init to signal
+    ["crun", "running", false, 0, false],
+    ["crun", "stopped", false, 4242, false],
+    ["crun", "creating", false, 4242, false],
+    // guests are not host processes
+    ["proxmox-lxc", "running", false, 4242, false],
+    ["proxmox-vm", "running", false, 4242, false],
+  ])("%s %s all=%s pid=%d -> %s", (backend, status, all, pid, expected) => {
+    expect(signalsInitItself(rec(backend, pid), status, all)).toBe(expected);
+  });
+});
