@@ -117,6 +117,18 @@ describe("the .deb", () => {
     expect(existsSync(join(ROOT, ID))).toBe(false);
   });
 
+  it("reads no .env or bunfig.toml from its working directory (containerd runs it in the bundle's)", async () => {
+    const cwd = tempDir("deb-cwd");
+    const marker = join(cwd, "preloaded");
+    writeFileSync(join(cwd, ".env"), "NEXCAGE_CONFIG=/nonexistent/from-dotenv.json\nNEXCAGE_CRUN_DRIVER=bogus\n");
+    writeFileSync(join(cwd, "preload.js"), `require("fs").writeFileSync(${JSON.stringify(marker)}, "x");\n`);
+    writeFileSync(join(cwd, "bunfig.toml"), 'preload = ["./preload.js"]\n');
+    const r = await runToFiles(BIN, ["health"], { dir: out, timeoutMs: 60_000, cwd, env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^config: \/etc\/nexcage\/config\.json\n/);
+    expect(existsSync(marker)).toBe(false);
+  });
+
   it("man -w nexcage finds nexcage(1), and it documents every command", () => {
     const w = sh("man", ["-w", "nexcage"]);
     expect(w.stdout.trim()).toBe("/usr/share/man/man1/nexcage.1.gz");

@@ -19,6 +19,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, w
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { sourceId } from "./source-id.mjs";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const WORK = join(REPO, "build", "binary");
@@ -37,6 +38,8 @@ for (let i = 2; i < process.argv.length; i++) {
   else if (a === "--out") opts.out = resolve(process.argv[++i] ?? fail("--out needs a value"));
   else fail(`unknown argument ${a} (usage: build-binary.mjs [--mode sea-cache|sea|bun] [--out FILE])`);
 }
+/** Bun's JIT tier-up threshold scale for the binary (1 = Bun's default). */
+const JIT_POLICY = 30;
 const MODES = ["bun", "bun-bytecode", "sea-cache", "sea"];
 if (!MODES.includes(opts.mode)) fail(`unknown mode ${opts.mode}: ${MODES.join(", ")}`);
 if (process.platform !== "linux" || process.arch !== "x64") fail(`linux-x64 only (this is ${process.platform}-${process.arch})`);
@@ -76,6 +79,7 @@ const result = await build({
     __NEXCAGE_VERSION__: JSON.stringify(pkg.version),
     __NEXCAGE_COMMIT__: JSON.stringify(commit),
     __NEXCAGE_SINGLE_BINARY__: "true",
+    __NEXCAGE_SOURCE_ID__: JSON.stringify(sourceId(REPO)),
   },
   // import.meta is only read on the script bundle's paths, which __NEXCAGE_SINGLE_BINARY__ removes
   logOverride: { "empty-import-meta": "silent" },
@@ -107,6 +111,11 @@ if (sea) {
   const bun = process.env.BUN ?? join(REPO, "node_modules", "@oven", "bun-linux-x64-baseline", "bin", "bun");
   if (!existsSync(bun)) fail(`bun missing (${bun}): set BUN or npm ci (@oven/bun-linux-x64-baseline)`);
   const extra = opts.mode === "bun-bytecode" ? ["--bytecode", "--format=cjs"] : [];
+  // A compiled Bun program would read .env and bunfig.toml from its working directory at start
+  // (containerd runs the runtime in the bundle's directory): never. And JIT tier-up 30 times later
+  // than Bun's default: a call lives for milliseconds, and compiling code it runs once or twice
+  // cost about 2-3 ms of CPU per call (docs/performance.md).
+  extra.push("--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig", `--compile-jit-policy=${JIT_POLICY}`);
   // the runtime copied into the executable, without its symbol table (stripping the result would cut
   // off the embedded bundle)
   const base = join(WORK, "bun-runtime");
