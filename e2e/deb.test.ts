@@ -117,6 +117,33 @@ describe("the .deb", () => {
     expect(existsSync(join(ROOT, ID))).toBe(false);
   });
 
+  it("runs a container through the crun CLI driver too (children started by Bun.spawn): create, start, signal, kill --all, delete", async () => {
+    const id = `${ID}-cli`;
+    const config = join(out, "cli.json");
+    writeFileSync(config, JSON.stringify({ defaultBackend: "crun", backends: { crun: { driver: "cli" } } }));
+    const cli = (args: string[]) => nc(["--config", config, ...args]);
+    const bundle = makeBundle(["/bin/sh", "-c", "trap 'echo got-usr1 > /tmp/usr1' USR1; sleep 1000 & wait; sleep 1000 & wait"]);
+    try {
+      const created = await cli(["--debug", "create", "--bundle", bundle, id]);
+      expect(created.code, created.stderr).toBe(0);
+      expect(created.stderr).toMatch(/crun driver: cli/);
+      // the init is crun's child, not a fork of nexcage
+      const st = JSON.parse((await cli(["state", id])).stdout);
+      expect(readlinkSync(`/proc/${st.pid}/exe`)).not.toBe(EXE);
+      expect((await cli(["start", id])).code).toBe(0);
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await cli(["kill", id, "USR1"])).code).toBe(0);
+      expect(await waitFor(async () => existsSync(join(bundle, "rootfs", "tmp", "usr1")))).toBe(true);
+      expect((await cli(["kill", "--all", id, "KILL"])).code).toBe(0);
+      expect(await waitFor(async () => JSON.parse((await cli(["state", id])).stdout).status === "stopped")).toBe(true);
+      const deleted = await cli(["delete", id]);
+      expect(deleted.code, deleted.stderr).toBe(0);
+      expect(existsSync(join(ROOT, id))).toBe(false);
+    } finally {
+      await cli(["delete", "--force", id]).catch(() => undefined);
+    }
+  });
+
   it("reads no .env or bunfig.toml from its working directory (containerd runs it in the bundle's)", async () => {
     const cwd = tempDir("deb-cwd");
     const marker = join(cwd, "preloaded");
