@@ -54,25 +54,26 @@ export function loadConfig(flag: string | undefined, env: NodeJS.ProcessEnv = pr
     if (!where.required && code === "ENOENT") return defaults(memo);
     throw new ConfigError(`cannot read config ${where.path}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`);
   }
-  const hit = memo?.get(where.path, text);
-  if (hit) return { config: hit, source: where.path };
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(`invalid config ${where.path}: not JSON: ${jsonErrorText(e)}`);
-  }
-  const config = parseConfig(doc, where.path);
-  memo?.put(where.path, text, config);
-  return { config, source: where.path };
+  return validated(where.path, text, memo, () => {
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      throw new ConfigError(`invalid config ${where.path}: not JSON: ${jsonErrorText(e)}`);
+    }
+  });
 }
 
 const DEFAULTS_SOURCE = "built-in defaults";
 
 function defaults(memo: ConfigMemo | undefined): LoadedConfig {
-  const hit = memo?.get(DEFAULTS_SOURCE, undefined);
-  if (hit) return { config: hit, source: DEFAULTS_SOURCE };
-  const config = parseConfig({}, DEFAULTS_SOURCE);
-  memo?.put(DEFAULTS_SOURCE, undefined, config);
-  return { config, source: DEFAULTS_SOURCE };
+  return validated(DEFAULTS_SOURCE, undefined, memo, () => ({}));
+}
+
+/** The memo's entry for this exact text (undefined: no file), else the document validated and kept. */
+function validated(source: string, text: string | undefined, memo: ConfigMemo | undefined, doc: () => unknown): LoadedConfig {
+  const hit = memo?.get(source, text);
+  if (hit) return { config: hit, source };
+  const config = parseConfig(doc(), source);
+  memo?.put(source, text, config);
+  return { config, source };
 }

@@ -1,5 +1,5 @@
 import type { RunOptions, RunResult, Running } from "./run.js";
-import { trimNewline } from "./spawn-node.js";
+import { childStdio, killAfter, trimNewline } from "./child-io.js";
 
 /** The part of Bun's spawn API used here (the shipped single binary runs on Bun). */
 type BunStdio = "inherit" | "ignore" | "pipe" | number;
@@ -22,28 +22,19 @@ export interface BunSpawn {
  * (docs/performance.md). Same argv (never a shell), descriptors, timeout and result as the node path.
  */
 export function spawnWithBun(bun: BunSpawn, file: string, args: readonly string[], opts: RunOptions): Running {
-  const out: BunStdio = opts.output === "inherit" ? "inherit" : opts.output === "stderr" ? 2 : "pipe";
-  const err: BunStdio = opts.output === "inherit" ? "inherit" : "pipe";
-  const stdio: BunStdio[] = [opts.stdin ?? "ignore", out, err, ...Array.from({ length: opts.extraFds ?? 0 }, (_, i) => i + 3)];
+  const stdio: BunStdio[] = childStdio(opts);
   let child: BunSubprocess;
   try {
     child = bun.spawn({ cmd: [file, ...args], cwd: opts.cwd, env: opts.env, stdio });
   } catch (e) {
     return { pid: undefined, kill: () => false, done: Promise.resolve({ stdout: "", stderr: "", timedOut: false, spawnError: e as NodeJS.ErrnoException }) };
   }
-  let timedOut = false;
-  const timer =
-    opts.timeoutMs === undefined
-      ? undefined
-      : setTimeout(() => {
-          timedOut = true;
-          child.kill("SIGKILL");
-        }, opts.timeoutMs);
+  const timeout = killAfter(opts.timeoutMs, () => child.kill("SIGKILL"));
   const read = async (s: BunSubprocess["stdout"]) => (typeof s === "object" ? trimNewline(await new Response(s).text()) : "");
   // like node's "close": the exit and the end of both captured outputs
   const done = Promise.all([read(child.stdout), read(child.stderr), child.exited]).then(([stdout, stderr]): RunResult => {
-    if (timer) clearTimeout(timer);
-    return { exitCode: child.exitCode ?? undefined, signal: child.signalCode ?? undefined, stdout, stderr, timedOut };
+    timeout.clear();
+    return { exitCode: child.exitCode ?? undefined, signal: child.signalCode ?? undefined, stdout, stderr, timedOut: timeout.timedOut() };
   });
   return {
     pid: child.pid,
