@@ -41,7 +41,7 @@ const ok = (argv: string[]): string => {
   expect(r.code, `${argv.join(" ")}: ${r.stderr}${r.stdout}`).toBe(0);
   return r.stdout;
 };
-const apt = (args: string[]) => ok(["apt-get", "-y", "-q", ...args]);
+const apt = (args: string[]) => ok(["apt-get", "-y", "-q", "-o", "DPkg::Lock::Timeout=60", ...args]);
 const unitState = () => ({
   active: g(["systemctl", "is-active", UNIT]).stdout.trim(),
   enabled: g(["systemctl", "is-enabled", UNIT]).stdout.trim(),

@@ -68,6 +68,10 @@ echo "nexcage-systemd" >"$root/etc/hostname"
 : >"$root/etc/machine-id"
 ln -sf /dev/null "$root/etc/systemd/system/console-getty.service"
 ln -sf /dev/null "$root/etc/systemd/system/systemd-networkd-wait-online.service"
+# nor timers that would take apt's lock or do work in the middle of a test
+for t in apt-daily apt-daily-upgrade dpkg-db-backup e2scrub_all fstrim; do
+  ln -sf /dev/null "$root/etc/systemd/system/$t.timer"
+done
 rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*_Packages
 printf '%s\n' "${packages[@]}" >"$work/packages"
 chroot "$root" dpkg-query -W -f='${Package} ${Version}\n' >"$work/versions"
