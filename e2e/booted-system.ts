@@ -1,6 +1,6 @@
 // A Debian 12 with systemd as PID 1, booted in systemd-nspawn on an overlay of the cached tree from
-// scripts/bookworm-systemd-image.sh (measured facts behind every option:
-// /work/shared/research/systemd-nspawn.md). The overlay's upper dir survives reboots, as a disk does,
+// scripts/bookworm-systemd-image.sh (why each nspawn option: docs/single-binary.md, "Tested on a
+// booted systemd host"). The overlay's upper dir survives reboots, as a disk does,
 // and is thrown away with the machine. Everything is named after the machine, so a run killed before
 // its cleanup is swept by the next one.
 import { spawn, spawnSync } from "node:child_process";
