@@ -29,15 +29,6 @@ function run(cmd: string, args: string[], timeoutMs = 120_000): Result {
 
 const sleep = (ms: number) => delay(ms);
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function children(pid: number): number[] {
   const dir = `/proc/${pid}/task`;
   if (!existsSync(dir)) return [];
@@ -125,7 +116,7 @@ export class BootedSystem {
     }
     for (const n of names) {
       const pid = Number(n.slice(n.lastIndexOf("-") + 1));
-      if (pid > 0 && !alive(pid)) await BootedSystem.remove(n, join(tmpdir(), n));
+      if (pid > 0 && !existsSync(`/proc/${pid}`)) await BootedSystem.remove(n, join(tmpdir(), n));
     }
   }
 

@@ -9,7 +9,7 @@ import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BootedSystem, type Result } from "./booted-system.js";
-import { Cleanup, makeBundle, REPO } from "./helpers.js";
+import { Cleanup, makeBundle, REPO, waitFor } from "./helpers.js";
 
 const UNIT = "usr-lib-nexcage.mount";
 const version: string = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).version;
@@ -95,7 +95,7 @@ describe("the .deb on a booted Debian 12 with systemd", () => {
     expectGuarded();
   });
 
-  it("runs a busybox container inside: create, start, state, kill, delete (crun backend, libcrun driver)", () => {
+  it("runs a busybox container inside: create, start, state, kill, delete (crun backend, libcrun driver)", async () => {
     const id = `${sys.name}-c1`;
     const bundle = makeBundle(["/bin/sh", "-c", "echo inside > /tmp/out; exec sleep 1000"]);
     cleanup.dir(bundle);
@@ -107,10 +107,12 @@ describe("the .deb on a booted Debian 12 with systemd", () => {
       const state = () => JSON.parse(ok(["nexcage", "state", id]));
       expect(state()).toMatchObject({ id, status: "created", bundle: "/root/bundle" });
       ok(["nexcage", "start", id]);
-      expect(ok(["sh", "-c", "for i in $(seq 100); do [ -s /root/bundle/rootfs/tmp/out ] && break; sleep 0.1; done; cat /root/bundle/rootfs/tmp/out"])).toBe("inside\n");
+      const out = join(sys.root, "root", "bundle", "rootfs", "tmp", "out");
+      expect(await waitFor(async () => existsSync(out) && readFileSync(out, "utf8") !== "")).toBe(true);
+      expect(readFileSync(out, "utf8")).toBe("inside\n");
       expect(state().status).toBe("running");
       ok(["nexcage", "kill", id, "KILL"]);
-      ok(["sh", "-c", `for i in $(seq 100); do nexcage state ${id} | grep -q '"stopped"' && exit 0; sleep 0.1; done; exit 1`]);
+      expect(await waitFor(async () => state().status === "stopped")).toBe(true);
       ok(["nexcage", "delete", id]);
       const gone = g(["nexcage", "state", id]);
       expect(gone.code).not.toBe(0);
