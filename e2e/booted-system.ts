@@ -127,6 +127,8 @@ export class BootedSystem {
       const m = run("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${this.tree},upperdir=${this.dir}/upper,workdir=${this.dir}/work`, this.root]);
       if (m.code !== 0) throw new Error(`overlay mount failed: ${m.stderr.trim()}`);
     }
+    const missing = HIERARCHIES.filter((h) => !existsSync(join(h, "cgroup.procs")));
+    if (missing.length > 0) throw new Error(`this host's cgroups are not the hybrid layout the guest boots on: no ${missing.join(", ")}`);
     for (const h of HIERARCHIES) mkdirSync(join(h, this.name), { recursive: true });
     const log = openSync(join(this.dir, "console.log"), "a");
     // nspawn in cgroups of its own first (there is no host systemd to give it a scope)

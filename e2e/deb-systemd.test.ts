@@ -62,13 +62,13 @@ function expectGuarded(): void {
 beforeAll(async () => {
   await BootedSystem.sweep();
   let t = Date.now();
-  const build = host(join(REPO, "packaging", "build-deb"), [], 1_200_000);
+  const build = host(join(REPO, "packaging", "build-deb"), [], 600_000);
   if (build.code !== 0) throw new Error(`packaging/build-deb failed:\n${build.stderr.slice(-3000)}`);
   times["build-deb"] = Date.now() - t;
   // the guest has no network: every dependency must be in the image
   const needs = ["Depends", "Recommends"].flatMap((f) => packageNames(host("dpkg-deb", ["--field", DEB, f]).stdout));
   t = Date.now();
-  const image = host("bash", [join(REPO, "scripts", "bookworm-systemd-image.sh"), ...needs], 900_000);
+  const image = host("bash", [join(REPO, "scripts", "bookworm-systemd-image.sh"), ...needs], 600_000);
   if (image.code !== 0) throw new Error(`scripts/bookworm-systemd-image.sh failed:\n${image.stderr.slice(-3000)}`);
   times["image"] = Date.now() - t;
   sys = new BootedSystem(image.stdout.trim().split("\n").pop()!, "deb");
@@ -76,7 +76,7 @@ beforeAll(async () => {
   await sys.boot();
   times["boot"] = Date.now() - t;
   cpSync(DEB, join(sys.root, "root", DEB_NAME));
-}, 2_400_000);
+}, 1_300_000);
 
 afterAll(async () => {
   console.log(`deb-systemd: ${Object.entries(times).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(", ")}`);
@@ -85,7 +85,8 @@ afterAll(async () => {
   await cleanup.run();
 }, 180_000);
 
-describe("the .deb on a booted Debian 12 with systemd", () => {
+// apt, reboots and dpkg under the load of the other suites: minutes, not the default minute
+describe("the .deb on a booted Debian 12 with systemd", { timeout: 300_000 }, () => {
   it("apt-get install ./nexcage_*.deb: usr-lib-nexcage.mount enabled and active, /usr/lib/nexcage read-only, the libcrun driver", () => {
     expect(sys.exec(["systemctl", "--version"]).stdout).toMatch(/^systemd 252\b/);
     expect(ok(["cat", "/proc/1/comm"]).trim()).toBe("systemd");
