@@ -11,7 +11,8 @@ fi
 # dpkg-dev, binutils, lintian, man-db: packaging/build-deb (dpkg-shlibdeps, strip, lintian, man -w in e2e/deb.test.ts)
 # skopeo + umoci: images (pull, create --image); docker-registry + apache2-utils (htpasswd): the
 # images e2e suite's local registry with basic auth
-packages=(crun runc busybox-static jq ca-certificates containerd lxc uidmap dpkg-dev binutils lintian man-db skopeo umoci docker-registry apache2-utils)
+# debootstrap + systemd-container: e2e/deb-systemd.test.ts boots Debian 12 with systemd in systemd-nspawn
+packages=(crun runc busybox-static jq ca-certificates containerd lxc uidmap dpkg-dev binutils lintian man-db skopeo umoci docker-registry apache2-utils debootstrap systemd-container)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
