@@ -1,7 +1,7 @@
 import { proxmoxLxcSettingsSchema } from "../backends/proxmox-lxc/settings.js";
 import { proxmoxVmSettingsSchema } from "../backends/proxmox-vm/settings.js";
 import { imagesSettingsSchema } from "../images/settings.js";
-import { BACKEND_NAMES } from "../backends/names.js";
+import { BACKEND_NAMES } from "../names.js";
 import {
   _default,
   array,
@@ -22,8 +22,6 @@ import {
   type output,
   type input,
 } from "zod/mini";
-
-export { BACKEND_NAMES, type BackendName } from "../backends/names.js";
 
 // zod/mini, not zod: the classic API binds every method onto every schema it builds, which cost
 // ~20 ms of CPU per call. The schema is built on its first use (lazy), so a command that reads no
