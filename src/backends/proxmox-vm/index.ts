@@ -1,112 +1,107 @@
 import { existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { crashPoint } from "../../crash-point.js";
-import { BackendError, UnsupportedError } from "../../errors.js";
+import { BackendError, NotRunningError, UnsupportedError } from "../../errors.js";
 import type { Signal } from "../../oci/signals.js";
-import type { ContainerRecord } from "../../state/record.js";
-import type { Backend, BackendContext, Created, CreateRequest, HealthReport, Probe } from "../backend.js";
-import { guestProbe, startMarked, startedMarker } from "../proxmox/guest-probe.js";
-import { toolsPresent, vmidOf } from "../proxmox/guest-ref.js";
-import { purgeIntent, readIntent, writeIntent } from "../proxmox/intent.js";
-import { parseStatus } from "../proxmox/pve-output.js";
-import { withFreeVmid } from "../proxmox/vmid.js";
+import type { BackendContext, CreateRequest, Handle } from "../contract.js";
+import { GuestBackend, type GuestCreateJob, type GuestRef } from "../proxmox/guest-backend.js";
 import { planVm, snippetFileName } from "./plan.js";
 import { QmError } from "./qm-errors.js";
 import { runQm, type QmTools } from "./qm.js";
 import type { ProxmoxVmSettings } from "./settings.js";
 
-/** Written before anything is made, so a crash can always be cleaned up from the id alone. */
-const INTENT = "proxmox-vm.json";
-/** Written before `qm start` (see startedMarker). */
-const STARTED = "proxmox-vm.started";
-const MAX_VMID_TRIES = 20;
+/** The VM's VMID and its cloud-init snippet on the node (removed with the VM). */
+export interface VmRef extends GuestRef {
+  readonly snippet: string;
+}
+
 /** Signals that ask the guest to power off (ACPI / guest agent shutdown). */
 const SHUTDOWN_SIGNALS = new Set(["SIGTERM", "SIGINT", "SIGPWR"]);
 
 /**
  * An OCI container as a Proxmox VM: cloned from a template VM or created from a disk image, sized
  * from the bundle, with the bundle's process delivered as a cloud-init user-data snippet that runs
- * it as a systemd service. The container's pid is the host pid of the VM's QEMU process.
+ * it as a systemd service. The container's pid is the host pid of the VM's QEMU process. The
+ * lifecycle's shape (intent, VMID, started marker, status, destroy) is GuestBackend's.
  */
-export class ProxmoxVmBackend implements Backend {
+export class ProxmoxVmBackend extends GuestBackend<VmRef> {
   readonly name = "proxmox-vm" as const;
   private readonly tools: QmTools;
 
   constructor(
-    private readonly s: ProxmoxVmSettings,
-    private readonly ctx: BackendContext,
+    private readonly settings: ProxmoxVmSettings,
+    ctx: BackendContext,
   ) {
-    this.tools = { qm: s.qm, pvesh: s.pvesh, timeoutMs: s.timeoutSeconds * 1000, log: ctx.log };
+    const tools: QmTools = { qm: settings.qm, pvesh: settings.pvesh, timeoutMs: settings.timeoutSeconds * 1000, log: ctx.log };
+    super(
+      {
+        backend: "proxmox-vm",
+        guest: "vm",
+        crashPoints: {
+          "intent-written": () => crashPoint("proxmox-vm:intent-written"),
+          "vmid-chosen": () => crashPoint("proxmox-vm:vmid-chosen"),
+          created: () => crashPoint("proxmox-vm:vm-created"),
+          started: () => crashPoint("proxmox-vm:vm-started"),
+          destroyed: () => crashPoint("proxmox-vm:vm-destroyed"),
+        },
+        paths: [["qm", settings.qm], ["pvesh", settings.pvesh]],
+        confDir: settings.confDir,
+        vmidRange: settings.vmidRange,
+        run: (args, what, vmid, timeoutMs) => runQm(tools, "qm", args, what, { vmid, template: settings.template }, timeoutMs),
+        nextId: () => runQm(tools, "pvesh", ["get", "/cluster/nextid"], "create failed"),
+        isTaken: (e) => e instanceof QmError && e.kind === "vmid-taken",
+        isMissing: (e) => e instanceof QmError && e.kind === "vm-missing",
+        // `qm destroy` refuses a running VM; with force it is stopped first
+        destroyCommands: (vmid, force) => [...(force ? [["stop", String(vmid)]] : []), ["destroy", String(vmid), "--purge"]],
+      },
+      ctx,
+    );
+    this.tools = tools;
   }
 
   private qm(args: readonly string[], what: string, vmid?: number, timeoutMs?: number) {
-    return runQm(this.tools, "qm", args, what, { vmid, template: this.s.template }, timeoutMs);
+    return this.tool.run(args, what, vmid, timeoutMs);
   }
 
   /** The user-data snippet, written under a temporary name and renamed: Proxmox never reads half of it. */
   private writeSnippet(file: string, content: string): string {
-    const target = join(this.s.snippetDir, file);
-    const temp = join(this.s.snippetDir, `.${file}.partial`);
+    const dir = this.settings.snippetDir;
+    const target = join(dir, file);
+    const temp = join(dir, `.${file}.partial`);
     try {
       writeFileSync(temp, content, { mode: 0o644 });
       renameSync(temp, target);
     } catch (e) {
       rmSync(temp, { force: true });
-      throw new BackendError(`create failed: cannot write the cloud-init snippet into ${this.s.snippetDir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): check backends.proxmox-vm.snippetDir`);
+      throw new BackendError(`create failed: cannot write the cloud-init snippet into ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): check backends.proxmox-vm.snippetDir`);
     }
     return target;
   }
 
-  async create(req: CreateRequest): Promise<Created> {
+  protected async prepare(req: CreateRequest): Promise<GuestCreateJob<VmRef>> {
     const plan = planVm({
       id: req.id,
       bundlePath: req.bundle.path,
       spec: req.bundle.spec,
-      settings: this.s,
+      settings: this.settings,
       consoleSocket: req.consoleSocket !== undefined,
       snippetFile: snippetFileName(req.id),
     });
     for (const note of plan.notes) this.ctx.log.warn({ id: req.id }, `proxmox-vm: ${note}`);
     const snippetFile = plan.snippetVolume.slice(plan.snippetVolume.indexOf("/") + 1);
-    const snippet = join(this.s.snippetDir, snippetFile);
-    writeIntent(req.dir, INTENT, { files: [snippet] });
-    crashPoint("proxmox-vm:intent-written");
+    const snippet = join(this.settings.snippetDir, snippetFile);
+    this.intend(req.dir, [snippet]);
     this.writeSnippet(snippetFile, plan.userData);
     crashPoint("proxmox-vm:snippet-written");
-    const vmid = await withFreeVmid(
-      { range: this.s.vmidRange, nextId: () => runQm(this.tools, "pvesh", ["get", "/cluster/nextid"], "create failed") },
-      async (candidate) => {
-        writeIntent(req.dir, INTENT, { files: [snippet], vmid: candidate });
-        crashPoint("proxmox-vm:vmid-chosen");
-        await this.qm(plan.commands(candidate)[0]!, "create failed", candidate);
-        crashPoint("proxmox-vm:vm-created");
+    return {
+      files: [snippet],
+      makeArgs: (vmid) => plan.commands(vmid)[0]!,
+      finish: async (vmid) => {
+        for (const argv of plan.commands(vmid).slice(1)) await this.qm(argv, "create failed", vmid);
+        crashPoint("proxmox-vm:vm-configured");
       },
-      (e) => {
-        const taken = e instanceof QmError && e.kind === "vmid-taken";
-        if (taken) this.ctx.log.debug({ id: req.id }, "proxmox-vm: VMID taken, trying another");
-        return taken;
-      },
-      MAX_VMID_TRIES,
-    );
-    for (const argv of plan.commands(vmid).slice(1)) await this.qm(argv, "create failed", vmid);
-    crashPoint("proxmox-vm:vm-configured");
-    return { ref: { vmid, snippet, dir: req.dir }, pid: 0 };
-  }
-
-  private async status(vmid: number, what: string): Promise<Record<string, string>> {
-    return parseStatus(await this.qm(["status", String(vmid), "--verbose"], what, vmid));
-  }
-
-  async start(rec: ContainerRecord): Promise<{ pid: number }> {
-    const vmid = vmidOf(rec);
-    await startMarked(rec, STARTED, () => this.qm(["start", String(vmid)], "start failed", vmid));
-    crashPoint("proxmox-vm:vm-started");
-    const status = await this.status(vmid, "start failed");
-    const pid = Number(status["pid"]);
-    if (status["status"] !== "running" || !Number.isInteger(pid) || pid <= 0) {
-      throw new BackendError(`start failed: Proxmox VM ${vmid} did not stay running`);
-    }
-    return { pid };
+      ref: (vmid) => ({ vmid, snippet }),
+    };
   }
 
   /**
@@ -114,12 +109,12 @@ export class ProxmoxVmBackend implements Backend {
    * shutdownTimeoutSeconds, `qm stop` (if configured). SIGKILL is `qm stop`. A VM has no other
    * signals to give its process, so they are refused. `--all` changes nothing: the VM is one unit.
    */
-  async kill(rec: ContainerRecord, signal: Signal, _all: boolean): Promise<void> {
-    const vmid = vmidOf(rec);
+  async kill(h: Handle<VmRef>, signal: Signal, _all: boolean): Promise<void> {
+    const vmid = this.vmidOf(h);
     // a created container is a stopped VM: nothing runs that a signal could reach, unless a
     // `start` crashed after starting the VM and before recording it
-    const running = rec.pid > 0 || (rec.status === "created" && (await this.probe(rec)).status === "running");
-    if (!running) throw new BackendError("container not running");
+    const running = h.pid > 0 || (h.status === "created" && (await this.probe(h)).status === "running");
+    if (!running) throw new NotRunningError();
     if (signal.name === "SIGKILL") {
       await this.qm(["stop", String(vmid)], "kill failed", vmid);
       return;
@@ -127,80 +122,46 @@ export class ProxmoxVmBackend implements Backend {
     if (!SHUTDOWN_SIGNALS.has(signal.name)) {
       throw new UnsupportedError(`proxmox-vm cannot deliver ${signal.name} to a VM: SIGTERM, SIGINT or SIGPWR shut it down, SIGKILL stops it`);
     }
-    const t = this.s.shutdownTimeoutSeconds;
+    const t = this.settings.shutdownTimeoutSeconds;
     try {
       await this.qm(["shutdown", String(vmid), "--timeout", String(t)], "kill failed", vmid, Math.max(this.tools.timeoutMs, (t + 30) * 1000));
     } catch (e) {
-      if (!(e instanceof QmError && e.kind === "shutdown-timeout" && this.s.stopAfterShutdownTimeout)) throw e;
-      this.ctx.log.warn({ id: rec.id, vmid }, `proxmox-vm: VM ${vmid} did not power off within ${t}s; stopping it`);
+      if (!(e instanceof QmError && e.kind === "shutdown-timeout" && this.settings.stopAfterShutdownTimeout)) throw e;
+      this.ctx.log.warn({ id: h.id, vmid }, `proxmox-vm: VM ${vmid} did not power off within ${t}s; stopping it`);
       await this.qm(["stop", String(vmid)], "kill failed", vmid);
     }
   }
 
-  async delete(rec: ContainerRecord, force: boolean): Promise<void> {
-    await this.destroy(vmidOf(rec), force);
-    crashPoint("proxmox-vm:vm-destroyed");
-    const snippet = rec.nexcage.ref["snippet"];
-    if (typeof snippet === "string") rmSync(snippet, { force: true });
+  protected ownFiles(h: Handle<VmRef>): string[] {
+    const snippet: unknown = h.ref.snippet;
+    return typeof snippet === "string" ? [snippet] : [];
   }
 
-  /** `qm destroy` refuses a running VM; with force it is stopped first. A VM that is gone is fine. */
-  private async destroy(vmid: number, force: boolean): Promise<void> {
-    try {
-      if (force) await this.qm(["stop", String(vmid)], "delete failed", vmid);
-      await this.qm(["destroy", String(vmid), "--purge"], "delete failed", vmid);
-    } catch (e) {
-      if (e instanceof QmError && e.kind === "vm-missing") return;
-      throw e;
-    }
+  protected override paused(status: Record<string, string>): boolean {
+    return status["qmpstatus"] === "paused";
   }
 
-  async purge(id: string, dir: string): Promise<void> {
-    await purgeIntent(id, readIntent(dir, INTENT), this.s.confDir, (vmid) => this.destroy(vmid, true));
-  }
-
-  async probe(rec: ContainerRecord): Promise<Probe> {
-    const vmid = vmidOf(rec);
-    let status: Record<string, string>;
-    try {
-      status = await this.status(vmid, "state failed");
-    } catch (e) {
-      if (e instanceof QmError && e.kind === "vm-missing") return { status: "stopped", pid: 0 };
-      throw e;
-    }
-    const marker = startedMarker(rec, STARTED);
-    return guestProbe(rec, {
-      running: status["status"] === "running",
-      pid: Number(status["pid"]),
-      paused: status["qmpstatus"] === "paused",
-      startedBefore: marker !== undefined && existsSync(marker),
-    });
-  }
-
-  async pause(rec: ContainerRecord): Promise<void> {
-    const vmid = vmidOf(rec);
+  async pause(h: Handle<VmRef>): Promise<void> {
+    const vmid = this.vmidOf(h);
     await this.qm(["suspend", String(vmid)], "pause failed", vmid);
   }
 
-  async resume(rec: ContainerRecord): Promise<void> {
-    const vmid = vmidOf(rec);
+  async resume(h: Handle<VmRef>): Promise<void> {
+    const vmid = this.vmidOf(h);
     await this.qm(["resume", String(vmid)], "resume failed", vmid);
   }
 
-  async health(): Promise<HealthReport> {
-    const tools = toolsPresent([["qm", this.s.qm], ["pvesh", this.s.pvesh]]);
-    const details = tools.details;
-    let ok = tools.ok;
-    const source = this.s.template !== undefined ? `template VM ${this.s.template}` : this.s.image !== undefined ? `image ${this.s.image}` : "no template or image configured";
-    if (this.s.template === undefined && this.s.image === undefined) ok = false;
-    const snippets = existsSync(this.s.snippetDir);
-    ok &&= snippets;
-    details.push(`source: ${source}; storage ${this.s.storage}, bridge ${this.s.bridge}`);
-    details.push(`snippets: ${this.s.snippetStorage} (${this.s.snippetDir}${snippets ? "" : " not found"})`);
-    return { backend: this.name, ok, details };
+  protected healthDetails(): { ok: boolean; details: string[] } {
+    const s = this.settings;
+    const source = s.template !== undefined ? `template VM ${s.template}` : s.image !== undefined ? `image ${s.image}` : "no template or image configured";
+    const snippets = existsSync(s.snippetDir);
+    return {
+      ok: (s.template !== undefined || s.image !== undefined) && snippets,
+      details: [`source: ${source}; storage ${s.storage}, bridge ${s.bridge}`, `snippets: ${s.snippetStorage} (${s.snippetDir}${snippets ? "" : " not found"})`],
+    };
   }
 }
 
-export function createProxmoxVmBackend(ctx: BackendContext): Backend {
+export function createProxmoxVmBackend(ctx: BackendContext): ProxmoxVmBackend {
   return new ProxmoxVmBackend(ctx.config.backends["proxmox-vm"], ctx);
 }
