@@ -5,6 +5,7 @@ import { run, start } from "../exec/run.js";
 import type { BackendName } from "../config/schema.js";
 import { BackendError, oneLine, UnsupportedError } from "../errors.js";
 import type { Signal } from "../oci/signals.js";
+import { ensurePrivateFile } from "../state/private-file.js";
 import type { ContainerRecord } from "../state/record.js";
 import type { Backend, BackendContext, Created, CreateRequest, ExecRequest, ExitCode, HealthReport, Probe } from "./backend.js";
 import { readPidFile, waitForPidFile } from "./pid-file.js";
@@ -107,6 +108,7 @@ export class OciCliBackend implements Backend {
     opts: { stdio: Stdio; cwd?: string; extraFds?: number } = { stdio: "capture" },
   ): Promise<{ exitCode: number; stdout: string }> {
     const log = this.logFile(dir);
+    ensurePrivateFile(log);
     const offset = sizeOf(log);
     const argv = [...this.globalArgs(dir), ...args];
     this.ctx.log.debug({ argv: [this.settings.binary, ...argv] }, `${this.name}: ${args[0]}`);
@@ -229,6 +231,7 @@ export class OciCliBackend implements Backend {
     args.push(rec.id, ...req.args);
     const dir = this.dirOf(rec);
     const log = this.logFile(dir);
+    ensurePrivateFile(log);
     const offset = sizeOf(log);
     const argv = [...this.globalArgs(dir), ...args];
     this.ctx.log.debug({ argv: [this.settings.binary, ...argv] }, `${this.name}: exec`);

@@ -2,6 +2,7 @@ import { proxmoxLxcSettingsSchema } from "../backends/proxmox-lxc/settings.js";
 import { proxmoxVmSettingsSchema } from "../backends/proxmox-vm/settings.js";
 import { imagesSettingsSchema } from "../images/settings.js";
 import { BACKEND_NAMES } from "../backends/names.js";
+import { idRegexProblem } from "./id-regex.js";
 import {
   _default,
   array,
@@ -43,7 +44,10 @@ function buildConfigSchema() {
         new RegExp(src);
       } catch (e) {
         ctx.addIssue({ code: "custom", message: `invalid regular expression: ${(e as Error).message}` });
+        return;
       }
+      const problem = idRegexProblem(src);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
     }),
   );
 

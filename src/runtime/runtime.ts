@@ -12,7 +12,7 @@ import type { ResolvedImage } from "../images/for-create.js";
 import { validateContainerId } from "../oci/id.js";
 import type { Signal } from "../oci/signals.js";
 import { OCI_VERSION, ociState, type OciState } from "../oci/state.js";
-import { signalProcess } from "../proc/signal.js";
+import { signalContainerProcess } from "../proc/container-process.js";
 import { isSameLiveProcess, readProcStat } from "../proc/stat.js";
 import { crashPoint } from "../crash-point.js";
 import { acquireLock, type Lock } from "../state/lock.js";
@@ -397,7 +397,7 @@ export class Runtime {
       if (signalsInitItself(rec, live.status, all)) {
         this.log.debug({ id, pid: rec.pid, signal: signal.name }, `kill: ${signal.name} to init ${rec.pid}`);
         // gone since the check: what the runtime would have found
-        if (!signalProcess(rec.pid, signal)) throw new StatusError("container not running");
+        if (!signalContainerProcess(rec.pid, rec.id, signal)) throw new StatusError("container not running");
       } else {
         await (await this.backend(rec.nexcage.backend)).kill(rec, signal, all);
       }
@@ -432,7 +432,16 @@ export class Runtime {
         await this.purge(id);
         return;
       }
-      await (await this.backend(rec.nexcage.backend)).delete(rec, force || live.status === "stopped");
+      try {
+        await (await this.backend(rec.nexcage.backend)).delete(rec, force || live.status === "stopped");
+      } catch (e) {
+        // --force removes what it can name even when the record cannot lead the backend there
+        // (a ref without its root): what the backend left in the container's directory, then it
+        if (!force) throw e;
+        this.log.warn({ id, error: (e as Error).message }, `delete --force ${id}: purging its directory`);
+        await this.purge(id);
+        return;
+      }
       crashPoint("delete:backend-deleted");
       this.store.remove(id);
     });
