@@ -11,12 +11,12 @@ export const MASK = "***";
  * The rule, in two parts (test/redact.test.ts has the table):
  * - a name is secret when it contains one of SECRET_STEMS anywhere (case-insensitive: DB_PASSWORD,
  *   apiKey, PGPASSFILE, X-Auth-Token), or when one of its words is in SECRET_WORDS (words split at
- *   `_ . -` and lower-to-upper case changes: MYSQL_PWD, GITHUB_PAT, SSH_KEY, DATABASE_DSN; whole
- *   words only, so PATH and KEYBOARD are not);
+ *   `_ . -` and lower-to-upper case changes: MYSQL_PWD, GITHUB_PAT, DATABASE_DSN; whole
+ *   words only, so PATH and PATTERN are not; not `key`: KEY=VALUE in a message is no secret);
  * - a value is secret, whatever its name, when it has the shape of a known credential (SECRET_SHAPES).
  */
 const SECRET_STEMS = /pass(?:word|wd|phrase)?|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential|auth|cookie|session/i;
-const SECRET_WORDS: ReadonlySet<string> = new Set(["pwd", "pw", "pat", "key", "dsn", "pin", "otp"]);
+const SECRET_WORDS: ReadonlySet<string> = new Set(["pwd", "pw", "pat", "dsn", "otp"]);
 
 function words(name: string): string[] {
   return name

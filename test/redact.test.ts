@@ -56,7 +56,8 @@ describe("isSecretName (stems anywhere, short words whole)", () => {
     ["MYSQL_ROOT_PW", true],
     ["GITHUB_PAT", true],
     ["githubPat", true],
-    ["SSH_KEY", true],
+    ["SSH_KEY", false],
+    ["KEY", false],
     ["DATABASE_DSN", true],
     ["VAULT_OTP", true],
     ["PATH", false],
@@ -65,6 +66,7 @@ describe("isSecretName (stems anywhere, short words whole)", () => {
     ["PATTERN", false],
     ["HOME", false],
     ["SPIN", false],
+    ["PIN", false],
     ["LANG", false],
   ])("%s → %s", (name, secret) => {
     expect(isSecretName(name)).toBe(secret);
