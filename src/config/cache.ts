@@ -1,7 +1,7 @@
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FileReadError, readRegularFile } from "../regular-file.js";
-import { checkTrustedPath } from "../state/trust.js";
+import { checkTrustedPath, UntrustedError } from "../state/trust.js";
 import { validate } from "../validation.js";
 import { configSchema, type Config } from "./schema.js";
 
@@ -61,8 +61,15 @@ export function rootConfigMemo(root: string, build: string): ConfigMemo {
   const file = join(root, CONFIG_CACHE_FILE);
   return {
     get(source, text) {
-      if (!checkTrustedPath(root, "directory", `root ${root}`, true)) return undefined;
-      if (!checkTrustedPath(file, "file", `config cache ${file}`)) return undefined;
+      try {
+        if (!checkTrustedPath(root, "directory", `root ${root}`, true)) return undefined;
+        if (!checkTrustedPath(file, "file", `config cache ${file}`)) return undefined;
+      } catch (e) {
+        // not a directory, not a file (a fifo, a symlink): nothing usable, so a miss; the store
+        // reports a root that is not a directory. Someone else's writable root or file: refused.
+        if (e instanceof UntrustedError && e.wrongType) return undefined;
+        throw e;
+      }
       let doc: unknown;
       try {
         doc = JSON.parse(readRegularFile(file, { limit: CACHE_SIZE_LIMIT, followSymlink: false }));

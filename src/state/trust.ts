@@ -42,10 +42,20 @@ export function trustProblem(st: OwnerMode, kind: TrustedKind, euid: number): st
 
 const euid = (): number => process.geteuid?.() ?? 0;
 
+/** A refusal; `wrongType`: the path is not a `kind` at all (a cache may take that as a miss). */
+export class UntrustedError extends NexcageError {
+  constructor(
+    message: string,
+    readonly wrongType: boolean,
+  ) {
+    super(message);
+  }
+}
+
 /** Throws a one-line error when `st` is not trustworthy as `what`. */
 export function assertTrusted(st: Stats | OwnerMode, kind: TrustedKind, what: string): void {
   const problem = trustProblem(st, kind, euid());
-  if (problem) throw new NexcageError(`refusing ${what}: it ${problem}`);
+  if (problem) throw new UntrustedError(`refusing ${what}: it ${problem}`, (st.mode & S_IFMT) !== TYPE_BITS[kind]);
 }
 
 /**

@@ -150,12 +150,8 @@ describe("file types of every path nexcage reads", () => {
             expect(e, String(e)).toBeInstanceOf(CorruptRecordError);
             expect(isOneLine((e as Error).message)).toBe(true);
           }
-          try {
-            expect(withinMs(5000, `cache as ${kind}`, () => rootConfigMemo(root, "b").get("s", junk))).toBeUndefined();
-          } catch (e) {
-            // a cache that is not a regular file is refused like an untrusted one
-            expect((e as Error).message).toMatch(/^refusing config cache .*: it is (a directory|a fifo|a symbolic link), not a file$/);
-          }
+          // a cache that is not a regular file (or junk) is a miss
+          expect(withinMs(5000, `cache as ${kind}`, () => rootConfigMemo(root, "b").get("s", junk))).toBeUndefined();
         }),
         params(60),
       );
