@@ -17,6 +17,7 @@ import { isSameLiveProcess, readProcStat } from "../proc/stat.js";
 import { crashPoint } from "../crash-point.js";
 import { acquireLock, type Lock } from "../state/lock.js";
 import type { ContainerRecord } from "../state/record.js";
+import { refMisplaced } from "../state/record-ref.js";
 import { CorruptRecordError, Store } from "../state/store.js";
 import { mapLimit } from "./map-limit.js";
 import { route } from "./router.js";
@@ -432,16 +433,12 @@ export class Runtime {
         await this.purge(id);
         return;
       }
-      try {
-        await (await this.backend(rec.nexcage.backend)).delete(rec, force || live.status === "stopped");
-      } catch (e) {
-        // --force removes what it can name even when the record cannot lead the backend there
-        // (a ref without its root): what the backend left in the container's directory, then it
-        if (!force) throw e;
-        this.log.warn({ id, error: (e as Error).message }, `delete --force ${id}: purging its directory`);
+      if (force && refMisplaced(rec, this.store.dir(id))) {
+        this.log.warn({ id }, `delete --force ${id}: its record does not name its runtime root; purging its directory`);
         await this.purge(id);
         return;
       }
+      await (await this.backend(rec.nexcage.backend)).delete(rec, force || live.status === "stopped");
       crashPoint("delete:backend-deleted");
       this.store.remove(id);
     });
