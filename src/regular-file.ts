@@ -28,7 +28,7 @@ const KIND: ReadonlyArray<[(s: ReturnType<typeof fstatSync>) => boolean, string]
 ];
 
 /** "1 MiB", "4 MiB", "512 KiB". */
-export function sizeText(bytes: number): string {
+function sizeText(bytes: number): string {
   return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
 }
 

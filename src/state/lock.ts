@@ -23,7 +23,7 @@ import { checkTrustedPath } from "./trust.js";
  * never hold it. A fork without exec (libcrun's create) would: the runtime releases the lock around
  * such a create (src/runtime/runtime.ts, `forksCaller`), and its `creating` record stands in.
  */
-export const LOCK_SUFFIX = "@lock";
+const LOCK_SUFFIX = "@lock";
 
 /** The lock file of (root, id): `@` is not allowed in ids, so it can never be a container's directory. */
 export function lockPath(root: string, id: string): string {

@@ -53,7 +53,7 @@ export class UntrustedError extends NexcageError {
 }
 
 /** Throws a one-line error when `st` is not trustworthy as `what`. */
-export function assertTrusted(st: Stats | OwnerMode, kind: TrustedKind, what: string): void {
+function assertTrusted(st: Stats | OwnerMode, kind: TrustedKind, what: string): void {
   const problem = trustProblem(st, kind, euid());
   if (problem) throw new UntrustedError(`refusing ${what}: it ${problem}`, (st.mode & S_IFMT) !== TYPE_BITS[kind]);
 }
