@@ -201,7 +201,8 @@ describe("the state root's file system", () => {
     try {
       const c = await n(["create", "-b", bundle, `ro2-${tag}`]);
       oneLineError(c);
-      expect(nexcageMessage(c.stderr)).toBe(`cannot create ${join(root, `ro2-${tag}`)}: read-only file system`);
+      // the id's lock file is the first thing a create makes in the root
+      expect(nexcageMessage(c.stderr)).toBe(`cannot create ${join(root, `ro2-${tag}@lock`)}: read-only file system`);
       expect(JSON.parse((await n(["state", id])).stdout).status).toBe("running");
       const listed = JSON.parse((await n(["list", "-f", "json"])).stdout) as Array<{ id: string }>;
       expect(listed.map((e) => e.id)).toEqual([id]);

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { configFile, makeBundle, nexcage, tempDir } from "./helpers.js";
@@ -54,6 +54,43 @@ describe("secrets never reach logs or error messages", () => {
     expect(logged).toMatch(/PGPASSWORD=\*\*\*/);
     expect(logged).not.toContain(SECRET);
     for (const text of seen) expect(text).not.toContain(SECRET);
+  });
+
+  // issue 16: JSON.parse's own messages quoted the first token (Bun) or an excerpt (node)
+  it("JSON errors name the file and a position, never content; MYSQL_PWD, GITHUB_PAT and token shapes are masked under --debug", async () => {
+    const token = `ghp_${SECRET.replace(/[^A-Za-z0-9]/g, "")}ABCDEFGHIJ`;
+    const root = cleanup.dir(tempDir("sec-json"));
+    const log = join(tempDir("sec-json-log"), "nexcage.log");
+    const g = ["--debug", "--log", log];
+    const seen: string[] = [];
+    const bare = cleanup.dir(makeBundle(["true"]));
+    writeFileSync(join(bare, "config.json"), `{\n  "ociVersion": ${token}\n}`);
+    const b = await nexcage(root, [...g, "create", "-b", bare, "sec-json-1"]);
+    expect(b.stderr).toMatch(/config\.json is not valid JSON: syntax error at line 2, column 17\n$/);
+    const cfg = configFile({});
+    writeFileSync(cfg, token);
+    const c = await nexcage(root, ["--config", cfg, ...g, "health"]);
+    expect(c.stderr).toBe(`nexcage: invalid config ${cfg}: not JSON: syntax error at line 1, column 1\n`);
+    const shadow = cleanup.dir(makeBundle(["true"]));
+    rmSync(join(shadow, "config.json"));
+    symlinkSync("/etc/shadow", join(shadow, "config.json"));
+    const sh = await nexcage(root, [...g, "create", "-b", shadow, "sec-json-2"]);
+    expect(sh.stderr).toMatch(/config\.json is not valid JSON: syntax error at line 1, column 1\n$/);
+    expect(sh.stderr).not.toMatch(/root|daemon|\$y\$|\$6\$/);
+    const bundle = cleanup.dir(makeBundle(["sleep", "1000"], (sp) => sp["process"].env.push(`MYSQL_PWD=${SECRET}`)));
+    const id = cleanup.nexcage(root, `sec-json-${process.pid.toString(36)}`);
+    expect((await nexcage(root, [...g, "run", "-d", "-b", bundle, id])).code).toBe(0);
+    const e = await nexcage(root, [...g, "exec", "--env", `GITHUB_PAT=${SECRET}`, "--env", `NOTE=${token}`, id, "/bin/true"]);
+    expect(e.code, e.stderr).toBe(0);
+    expect((await nexcage(root, ["delete", "--force", id])).code).toBe(0);
+    seen.push(b.stderr, c.stderr, sh.stderr, e.stderr, e.stdout);
+    const logged = readFileSync(log, "utf8");
+    expect(logged).toMatch(/GITHUB_PAT=\*\*\*/);
+    expect(logged).toMatch(/NOTE=\*\*\*/);
+    for (const text of [...seen, logged]) {
+      expect(text).not.toContain(SECRET);
+      expect(text).not.toContain(token);
+    }
   });
 
   it("proxmox-lxc: env secrets in the CT's lxc lines and a failing create stay out of --debug output", async () => {

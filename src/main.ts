@@ -4,7 +4,7 @@ import { scanArgv } from "./cli/argv.js";
 import { buildProgram, VersionShown } from "./cli/program.js";
 import { NexcageError, oneLine } from "./errors.js";
 import { redactText } from "./redact.js";
-import { writeErr, writeOut } from "./cli/write-fd.js";
+import { dieOfSigpipe, StdoutClosed, writeErr, writeOut } from "./cli/write-fd.js";
 
 /** Writes the runc-style error line containerd reads back from --log (also when no logger was set up). */
 function logError(file: string | undefined, format: string, msg: string): void {
@@ -36,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     // the command's own log lines go before the error line below (containerd reads the last one)
     await ctx.currentLogger().flush().catch(() => {});
+    if (e instanceof StdoutClosed) dieOfSigpipe();
     if (e instanceof VersionShown) return 0;
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return 0;

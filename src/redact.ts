@@ -7,14 +7,47 @@
  */
 export const MASK = "***";
 
-/** Names that hold credentials (case-insensitive, anywhere in the name: DB_PASSWORD, apiKey, PGPASSFILE...). */
-const SECRET_NAME = /pass(?:word|wd|phrase)?|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential|auth|cookie|session/i;
+/**
+ * The rule, in two parts (test/redact.test.ts has the table):
+ * - a name is secret when it contains one of SECRET_STEMS anywhere (case-insensitive: DB_PASSWORD,
+ *   apiKey, PGPASSFILE, X-Auth-Token), or when one of its words is in SECRET_WORDS (words split at
+ *   `_ . -` and lower-to-upper case changes: MYSQL_PWD, GITHUB_PAT, DATABASE_DSN; whole
+ *   words only, so PATH and PATTERN are not; not `key`: KEY=VALUE in a message is no secret);
+ * - a value is secret, whatever its name, when it has the shape of a known credential (SECRET_SHAPES).
+ */
+const SECRET_STEMS = /pass(?:word|wd|phrase)?|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential|auth|cookie|session/i;
+const SECRET_WORDS: ReadonlySet<string> = new Set(["pwd", "pw", "pat", "dsn", "otp"]);
+
+function words(name: string): string[] {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .toLowerCase()
+    .split(/[^a-z0-9]+/);
+}
 
 export function isSecretName(name: string): boolean {
-  return SECRET_NAME.test(name);
+  return SECRET_STEMS.test(name) || words(name).some((w) => SECRET_WORDS.has(w));
+}
+
+/** Credentials recognised by their form (issuers' documented prefixes), masked wherever they appear. */
+const SECRET_SHAPES: readonly RegExp[] = [
+  /\bgh[pousr]_[A-Za-z0-9]{16,}/g, // GitHub tokens
+  /\bgithub_pat_[A-Za-z0-9_]{16,}/g, // GitHub fine-grained tokens
+  /\bglpat-[A-Za-z0-9_-]{16,}/g, // GitLab
+  /\bxox[abposr]-[A-Za-z0-9-]{10,}/g, // Slack
+  /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g, // AWS access key ids
+  /\b[sr]k_(?:live|test)_[A-Za-z0-9]{10,}/g, // Stripe
+  /\bsk-[A-Za-z0-9_-]{20,}/g, // OpenAI-style API keys
+  /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, // JWTs
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g, // PEM private keys
+];
+
+function maskShapes(text: string): string {
+  return SECRET_SHAPES.reduce((t, shape) => t.replace(shape, MASK), text);
 }
 
 const NAME = "[A-Za-z_][A-Za-z0-9_.-]*";
+const NAME_ONLY = new RegExp(`^${NAME}$`);
 /** NAME=value inside free text; the value ends at white space, a quote, a comma or a semicolon. */
 const ASSIGNMENT = new RegExp(`(${NAME})=([^\\s"',;]+)`, "g");
 /** "name": "value" (JSON and JSON-like text). */
@@ -26,7 +59,7 @@ const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/[^/\s:@]+):[^/\s@]+@/gi;
 
 /** The text with every credential value replaced by `***`. */
 export function redactText(text: string): string {
-  return text
+  return maskShapes(text)
     .replace(URL_USERINFO, `$1:${MASK}@`)
     .replace(AUTH_SCHEME, `$1$2${MASK}`)
     .replace(JSON_PAIR, (all, name: string, sep: string) => (isSecretName(name) ? `"${name}"${sep}"${MASK}"` : all))
@@ -37,7 +70,7 @@ export function redactText(text: string): string {
 /** One string that is a whole `NAME=value` (an env entry, an argv word): the value may hold spaces. */
 function redactWord(word: string): string {
   const eq = word.indexOf("=");
-  if (eq > 0 && new RegExp(`^${NAME}$`).test(word.slice(0, eq)) && isSecretName(word.slice(0, eq))) return `${word.slice(0, eq)}=${MASK}`;
+  if (eq > 0 && NAME_ONLY.test(word.slice(0, eq)) && isSecretName(word.slice(0, eq))) return `${word.slice(0, eq)}=${MASK}`;
   return redactText(word);
 }
 
@@ -61,10 +94,4 @@ export function redactValue(value: unknown, depth = 0): unknown {
     out[k] = isSecretName(k) && (typeof v === "string" || typeof v === "number") ? MASK : redactValue(v, depth + 1);
   }
   return out;
-}
-
-/** A JSON.parse error without the excerpt of the document V8 quotes (it may hold a credential). */
-export function jsonErrorText(e: unknown): string {
-  const msg = (e as Error).message ?? String(e);
-  return redactText(msg.replace(/^(Unexpected token .*?), ".*" is not valid JSON$/s, "$1 (not valid JSON)").replace(/^Unexpected token '.*?'/s, "Unexpected token"));
 }

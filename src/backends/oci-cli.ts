@@ -6,6 +6,7 @@ import { BackendError, oneLine, UnsupportedError } from "../errors.js";
 import type { BackendName } from "../names.js";
 import type { Signal } from "../oci/signals.js";
 import type { Backend, BackendContext, Created, CreateRequest, ExecRequest, ExitCode, Handle, HealthReport } from "./contract.js";
+import { ensurePrivateFile } from "../state/private-file.js";
 import { readPidFile, waitForPidFile } from "./pid-file.js";
 import type { OciRef } from "./probe.js";
 
@@ -121,6 +122,7 @@ export class OciCliBackend implements Backend<OciRef> {
   ): Promise<{ exitCode: number; stdout: string }> {
     const dir = at.dir;
     const log = this.logFile(dir);
+    ensurePrivateFile(log);
     const offset = sizeOf(log);
     const argv = [...this.globalArgs(dir, at.stateRoot), ...args];
     this.ctx.log.debug({ argv: [this.settings.binary, ...argv] }, `${this.name}: ${args[0]}`);
@@ -245,6 +247,7 @@ export class OciCliBackend implements Backend<OciRef> {
     args.push(h.id, ...req.args);
     const { dir, stateRoot } = this.at(h);
     const log = this.logFile(dir);
+    ensurePrivateFile(log);
     const offset = sizeOf(log);
     const argv = [...this.globalArgs(dir, stateRoot), ...args];
     this.ctx.log.debug({ argv: [this.settings.binary, ...argv] }, `${this.name}: exec`);

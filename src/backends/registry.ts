@@ -16,6 +16,11 @@ export interface BackendDescriptor {
    */
   readonly debris: readonly string[];
   /**
+   * The directory under <root>/<id>/ where the backend's own runtime keeps its state, which its ref
+   * names as `root` (crun, runc); a record whose ref names another is purged by `delete --force`.
+   */
+  readonly runtimeRoot?: string;
+  /**
    * The container's init is a host process whose /proc entry and exec fifo tell its status
    * (probe.ts): `state` and `list` need neither the backend nor the config, and `kill` of a
    * created or running container signals the init itself (signalsInitItself).
@@ -37,6 +42,7 @@ export const REGISTRY: Readonly<Record<BackendName, BackendDescriptor>> = {
     name: "crun",
     load: async (ctx) => (await import("./crun/index.js")).createCrunBackend(ctx),
     debris: ["crun"],
+    runtimeRoot: "crun",
     initIsHostProcess: true,
     alwaysChecked: true,
     can: OCI_CAN,
@@ -45,6 +51,7 @@ export const REGISTRY: Readonly<Record<BackendName, BackendDescriptor>> = {
     name: "runc",
     load: async (ctx) => (await import("./runc/index.js")).createRuncBackend(ctx),
     debris: ["runc"],
+    runtimeRoot: "runc",
     initIsHostProcess: true,
     alwaysChecked: true,
     can: OCI_CAN,

@@ -21,9 +21,32 @@ export function writeFd(fd: number, text: string): void {
   }
 }
 
+/** Standard output was closed by its reader (`nexcage list | head -0`). */
+export class StdoutClosed extends Error {}
+
 /** Standard output: the command's document. */
 export function writeOut(text: string): void {
-  writeFd(1, text);
+  try {
+    writeFd(1, text);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EPIPE") throw new StdoutClosed("stdout closed");
+    throw e;
+  }
+}
+
+/**
+ * Ends the process as runc does when its reader went away: killed by SIGPIPE, no message (a Go
+ * program dies of the signal on a write to a closed stdout; node and Bun ignore SIGPIPE, so its
+ * default action is restored first: adding and removing a listener resets it to SIG_DFL).
+ */
+export function dieOfSigpipe(): never {
+  const noop = () => {};
+  process.on("SIGPIPE", noop);
+  process.off("SIGPIPE", noop);
+  process.kill(process.pid, "SIGPIPE");
+  // the signal is on its way to one of the process's threads: wait for it, then the shell's status for it
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+  process.exit(128 + 13);
 }
 
 /** Standard error: the one-line error (a closed or broken stderr is not worth another error). */

@@ -1,6 +1,9 @@
-import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Config } from "./schema.js";
+import { FileReadError, readRegularFile } from "../regular-file.js";
+import { checkTrustedPath, UntrustedError } from "../state/trust.js";
+import { validate } from "../validation.js";
+import { configSchema, type Config } from "./schema.js";
 
 /**
  * The validated config of the last call, kept in the root: validating the config with zod costs
@@ -9,6 +12,11 @@ import type { Config } from "./schema.js";
  * and the same text, byte for byte, so the result is what validation would give: the text is
  * read and compared on every call, and a changed file, even one rewritten within the same second
  * at the same size, is validated again. Failures are never kept.
+ *
+ * The cache is trusted only as far as the root is: the root and the file must be owned by root (or
+ * the caller) and writable by no one else, or the call is refused (src/state/trust.ts); and what it
+ * holds is validated with the config schema again before use, so even an entry planted by someone
+ * with that right gives a config error, never an internal error or a hang (docs/reliability.md).
  */
 export interface ConfigMemo {
   get(source: string, text: string | undefined): Config | undefined;
@@ -35,18 +43,41 @@ export function cachedConfig(entry: unknown, build: string, source: string, text
   return e.config;
 }
 
-/** The memo in `root` for this build; a root that does not exist or cannot be written just misses. */
+/** Largest cache file read: the entry holds the config text and the validated config. */
+const CACHE_SIZE_LIMIT = 4 * 1024 * 1024;
+
+/** The cached config when it is still one the schema accepts (a changed schema, a planted entry). */
+function revalidated(config: Config | undefined): Config | undefined {
+  if (config === undefined) return undefined;
+  const result = validate(configSchema, config);
+  return result.success ? result.data : undefined;
+}
+
+/**
+ * The memo in `root` for this build; a root that does not exist or cannot be written just misses.
+ * A root or cache file someone else could have written is refused (one line, non-zero).
+ */
 export function rootConfigMemo(root: string, build: string): ConfigMemo {
   const file = join(root, CONFIG_CACHE_FILE);
   return {
     get(source, text) {
+      try {
+        if (!checkTrustedPath(root, "directory", `root ${root}`, true)) return undefined;
+        if (!checkTrustedPath(file, "file", `config cache ${file}`)) return undefined;
+      } catch (e) {
+        // not a directory, not a file (a fifo, a symlink): nothing usable, so a miss; the store
+        // reports a root that is not a directory. Someone else's writable root or file: refused.
+        if (e instanceof UntrustedError && e.wrongType) return undefined;
+        throw e;
+      }
       let doc: unknown;
       try {
-        doc = JSON.parse(readFileSync(file, "utf8"));
-      } catch {
-        return undefined;
+        doc = JSON.parse(readRegularFile(file, { limit: CACHE_SIZE_LIMIT, followSymlink: false }));
+      } catch (e) {
+        if (e instanceof FileReadError || e instanceof SyntaxError) return undefined;
+        throw e;
       }
-      return cachedConfig(doc, build, source, text);
+      return revalidated(cachedConfig(doc, build, source, text));
     },
     put(source, text, config) {
       const entry: Entry = { build, source, text: text ?? null, config };

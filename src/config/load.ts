@@ -1,11 +1,14 @@
-import { readFileSync } from "node:fs";
 import { ConfigError, oneLine } from "../errors.js";
+import { jsonSyntaxText } from "../json-syntax.js";
+import { FileReadError, readRegularFile } from "../regular-file.js";
 import { validate } from "../validation.js";
-import { jsonErrorText } from "../redact.js";
 import { configSchema, type Config } from "./schema.js";
 import type { ConfigMemo } from "./cache.js";
 
 export const SYSTEM_CONFIG_PATH = "/etc/nexcage/config.json";
+
+/** Largest config file read (docs/config.md); the example config is under 4 KiB. */
+export const CONFIG_SIZE_LIMIT = 1024 * 1024;
 
 export interface LoadedConfig {
   readonly config: Config;
@@ -48,17 +51,19 @@ export function loadConfig(flag: string | undefined, env: NodeJS.ProcessEnv = pr
   if (!where) return defaults(memo);
   let text: string;
   try {
-    text = readFileSync(where.path, "utf8");
+    text = readRegularFile(where.path, { limit: CONFIG_SIZE_LIMIT });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    const code = e instanceof FileReadError ? e.code : undefined;
     if (!where.required && code === "ENOENT") return defaults(memo);
-    throw new ConfigError(`cannot read config ${where.path}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`);
+    const reason = code === "ENOENT" ? "no such file" : e instanceof FileReadError ? e.reason : String(e);
+    throw new ConfigError(`cannot read config ${oneLine(where.path)}: ${reason}`);
   }
   return validated(where.path, text, memo, () => {
     try {
       return JSON.parse(text);
-    } catch (e) {
-      throw new ConfigError(`invalid config ${where.path}: not JSON: ${jsonErrorText(e)}`);
+    } catch {
+      // JSON.parse's message quotes the text (a token, a line of a file symlinked here): position only
+      throw new ConfigError(`invalid config ${oneLine(where.path)}: not JSON: ${jsonSyntaxText(text)}`);
     }
   });
 }

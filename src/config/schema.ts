@@ -6,6 +6,7 @@ import { imagesSettingsSchema } from "../images/settings.js";
 import { BACKEND_NAMES } from "../names.js";
 import { _default, array, enum as zEnum, lazy, minLength, optional, prefault, record, refine, strictObject, string, superRefine, type output, type input } from "zod/mini";
 import { seconds } from "./values.js";
+import { idRegexProblem } from "./id-regex.js";
 
 // zod/mini, not zod: the classic API binds every method onto every schema it builds, which cost
 // ~20 ms of CPU per call. The schema is built on its first use (lazy), so a command that reads no
@@ -20,7 +21,10 @@ function buildConfigSchema() {
         new RegExp(src);
       } catch (e) {
         ctx.addIssue({ code: "custom", message: `invalid regular expression: ${(e as Error).message}` });
+        return;
       }
+      const problem = idRegexProblem(src);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
     }),
   );
 

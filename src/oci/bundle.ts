@@ -1,10 +1,14 @@
-import { readFileSync, realpathSync, statSync } from "node:fs";
+import { realpathSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { errnoText } from "../errno-text.js";
-import { jsonErrorText } from "../redact.js";
+import { jsonSyntaxText } from "../json-syntax.js";
+import { FileReadError, readRegularFile } from "../regular-file.js";
 import { BundleError, oneLine } from "../errors.js";
 import { validate } from "../validation.js";
 import { specSchema, type Spec } from "./spec.js";
+
+/** Largest config.json read (docs/reliability.md): its annotations are copied into the record. */
+export const BUNDLE_CONFIG_SIZE_LIMIT = 4 * 1024 * 1024;
 
 export interface Bundle {
   /** Absolute, symlink-free path of the bundle directory. */
@@ -37,15 +41,16 @@ export function loadBundle(dir: string, cwd: string = process.cwd()): Bundle {
   const configPath = join(path, "config.json");
   let text: string;
   try {
-    text = readFileSync(configPath, "utf8");
+    text = readRegularFile(configPath, { limit: BUNDLE_CONFIG_SIZE_LIMIT });
   } catch (e) {
-    throw new BundleError(`bundle ${shown(path)}: config.json: ${errnoText(e)}`);
+    throw new BundleError(`bundle ${shown(path)}: config.json: ${e instanceof FileReadError ? e.reason : errnoText(e)}`);
   }
   let doc: unknown;
   try {
     doc = JSON.parse(text);
-  } catch (e) {
-    throw new BundleError(`bundle ${shown(path)}: config.json is not valid JSON: ${oneLine(jsonErrorText(e))}`);
+  } catch {
+    // JSON.parse's message quotes the text: the position only
+    throw new BundleError(`bundle ${shown(path)}: config.json is not valid JSON: ${jsonSyntaxText(text)}`);
   }
   const parsed = validate(specSchema, doc);
   if (!parsed.success) {

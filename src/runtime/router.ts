@@ -1,5 +1,6 @@
 import type { Config, RoutingRule } from "../config/schema.js";
 import { BACKEND_NAMES, type BackendName } from "../names.js";
+import { idRegExp } from "../config/id-regex.js";
 import { InvalidArgumentError } from "../errors.js";
 
 /** A bundle annotation naming a backend always wins over the rules. */
@@ -46,7 +47,7 @@ const own = (o: Readonly<Record<string, string>>, key: string): string | undefin
 
 function ruleMatches(rule: RoutingRule, id: string, annotations: Readonly<Record<string, string>>): boolean {
   if (rule.id !== undefined && !globMatch(rule.id, id)) return false;
-  if (rule.idRegex !== undefined && !new RegExp(rule.idRegex).test(id)) return false;
+  if (rule.idRegex !== undefined && !idRegExp(rule.idRegex).test(id)) return false;
   if (rule.annotations) {
     for (const [key, valueGlob] of Object.entries(rule.annotations)) {
       const value = own(annotations, key);

@@ -1,18 +1,19 @@
 import { existsSync } from "node:fs";
 import type { ExecRequest } from "../backends/contract.js";
-import { REGISTRY, signalsInitItself } from "../backends/registry.js";
+import { descriptor, REGISTRY, signalsInitItself } from "../backends/registry.js";
 import { crashPoint } from "../crash-point.js";
 import { ContainerNotFoundError, NotRunningError } from "../errors.js";
 import type { BackendName } from "../names.js";
 import { validateContainerId } from "../oci/id.js";
 import type { Signal } from "../oci/signals.js";
 import { ociState, type OciState } from "../oci/state.js";
-import { signalProcess } from "../proc/signal.js";
+import { signalContainerProcess } from "../proc/container-process.js";
 import type { ContainerRecord } from "../state/record.js";
 import { CorruptRecordError, type Store } from "../state/store.js";
 import { RuntimeCore, type RuntimeOptions } from "./core.js";
 import { Creation, type CreateOptions } from "./create.js";
 import { runForeground } from "./foreground.js";
+import { refMisplaced } from "../state/record-ref.js";
 import { mapLimit } from "./map-limit.js";
 import { execTransition, transition } from "./status.js";
 import { stopContainer } from "./stop.js";
@@ -82,7 +83,7 @@ export class Runtime {
       if (signalsInitItself(rec.nexcage.backend, rec, live.status, all)) {
         this.core.log.debug({ id, pid: rec.pid, signal: signal.name }, `kill: ${signal.name} to init ${rec.pid}`);
         // gone since the check: what the runtime would have found
-        if (!signalProcess(rec.pid, signal)) throw new NotRunningError();
+        if (!signalContainerProcess(rec.pid, rec.id, signal)) throw new NotRunningError();
       } else {
         await (await this.core.backend(rec.nexcage.backend)).kill(this.core.handle(rec), signal, all);
       }
@@ -112,6 +113,11 @@ export class Runtime {
       crashPoint("delete:checked");
       if (rec.status === "creating") {
         // its creator died before the backend's answer was recorded: clear it as crash debris
+        await this.creation.purge(id);
+        return;
+      }
+      if (force && refMisplaced(rec, this.store.dir(id), descriptor(rec.nexcage.backend).runtimeRoot)) {
+        this.core.log.warn({ id }, `delete --force ${id}: its record does not name its runtime root; purging its directory`);
         await this.creation.purge(id);
         return;
       }

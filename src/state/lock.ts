@@ -1,71 +1,135 @@
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, unlinkSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { errnoText } from "../errno-text.js";
 import { withBackoff } from "../backoff.js";
-import { ContainerBusyError } from "../errors.js";
-import { nameDigest } from "./name-digest.js";
-
-// node:net is imported when a lock is taken, not when this module loads: commands that take no
-// lock (state, list, version) do not pay for loading it (docs/performance.md).
+import { ContainerBusyError, NexcageError } from "../errors.js";
+import { checkTrustedPath } from "./trust.js";
 
 /**
- * One lock per (root, container id), held as a bound abstract unix socket. The kernel releases it
- * when the holder exits in any way (kill -9 included), so a crash never leaves a stale lock, and
- * no lock file is ever left in the root. Calls on one id serialize; calls on different ids do not
- * touch each other. Abstract sockets are per network namespace: every nexcage call that shares a
- * root must run in the same one (the host's, where containerd and operators run it).
+ * One lock per (root, container id): flock(2) on `<root>/<id>@lock`. Only who can open that file
+ * can hold or block the lock, and the root is root's own, 0700 (src/state/trust.ts), so no other
+ * user can (an abstract unix socket, the lock before, had no permissions at all: any local user
+ * could bind a container's name first and make root's kill, delete, start wait and fail). The
+ * kernel releases a flock when the last descriptor of its open file goes, so a holder killed with
+ * SIGKILL frees the lock at once. Calls on one id serialize, also inside one process (each acquire
+ * opens the file anew, and flock excludes open files, not processes); calls on other ids do not
+ * touch each other.
+ *
+ * The holder removes the file before it lets go, so the root keeps no lock files; a waiter that
+ * then gets the lock of the removed file sees that the path no longer names it and tries again.
+ * After a kill -9 the (unlocked) file stays until the next lock of that id.
+ *
+ * Children: the descriptor is opened close-on-exec, so the tools nexcage runs (crun, runc, pct)
+ * never hold it. A fork without exec (libcrun's create) would: the runtime releases the lock around
+ * such a create (src/runtime/runtime.ts, `forksCaller`), and its `creating` record stands in.
  */
-export function lockName(root: string, id: string): string {
-  return `\0nexcage-lock/${nameDigest(`${root}\0${id}`)}`;
+const LOCK_SUFFIX = "@lock";
+
+/** The lock file of (root, id): `@` is not allowed in ids, so it can never be a container's directory. */
+export function lockPath(root: string, id: string): string {
+  return join(root, `${id}${LOCK_SUFFIX}`);
 }
 
 export interface Lock {
   release(): Promise<void>;
 }
 
-/** A bound lock socket; close() unbinds it. */
-interface Held {
-  close(): Promise<void>;
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const LOCK_UN = 8;
+
+/** flock(2): 0, or -1 when it failed (with LOCK_NB on our own descriptor: another holder). */
+type Flock = (fd: number, op: number) => number;
+
+/** In the shipped single binary `Bun` is a global: bun:ffi there, koffi under node. */
+declare const Bun: unknown;
+
+let flockFn: Flock | undefined;
+
+async function loadFlock(): Promise<Flock> {
+  if (flockFn) return flockFn;
+  if (typeof Bun !== "undefined") {
+    // a name in a variable: bundlers leave the import alone, Bun resolves its built-in module
+    const name = "bun:ffi";
+    const ffi = (await import(name)) as {
+      dlopen(lib: string, syms: Record<string, { args: string[]; returns: string }>): { symbols: { flock: Flock } };
+    };
+    flockFn = ffi.dlopen("libc.so.6", { flock: { args: ["i32", "i32"], returns: "i32" } }).symbols.flock;
+  } else {
+    const koffi = createRequire(import.meta.url)("koffi") as { load(lib: string): { func(decl: string): Flock } };
+    flockFn = koffi.load("libc.so.6").func("int flock(int fd, int op)");
+  }
+  return flockFn;
 }
 
-/** The part of Bun's API used here: in the shipped single binary, `Bun` is a global. */
-interface BunListen {
-  listen(o: { unix: string; socket: { data(): void } }): { stop(closeActive?: boolean): void; unref(): void };
-}
-declare const Bun: BunListen | undefined;
+// O_CLOEXEC is set on every descriptor node (libuv) and Bun open; O_NOFOLLOW: a symlink planted
+// as the lock file is never followed.
+const OPEN_FLAGS = constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW;
 
-// Under Bun, loading Bun's node:net layer and listening costs about 6-8 ms of CPU per call (Bun
-// scripts, perf task-clock); Bun.listen on the same abstract socket costs about 1 ms. Both bind an
-// abstract unix socket, which the kernel releases when the process dies. Under Bun both bind the
-// name at its own length (as the Bun binary did before with node:net); node pads an abstract name
-// to the whole 108 bytes of sun_path. So a node build and the Bun binary name the same lock
-// differently and do not exclude each other: one host runs one of them (the DEB ships the binary).
-function tryBindBun(bun: BunListen, name: string): Held | undefined {
+function lockError(path: string, e: unknown): NexcageError {
+  return new NexcageError(`cannot create ${path}: ${errnoText(e)}`);
+}
+
+/** The root must exist to hold lock files: made 0700 as the store does, or refused when untrusted. */
+function ensureRoot(root: string): void {
   try {
-    const server = bun.listen({ unix: name, socket: { data() {} } });
-    server.unref();
-    return { close: async () => server.stop(true) };
+    mkdirSync(root, { recursive: true, mode: 0o700 });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "EADDRINUSE") return undefined;
-    throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOTDIR" || code === "EEXIST") throw new NexcageError(`root ${root} is not a directory`);
+    throw new NexcageError(`cannot create root ${root}: ${errnoText(e)}`);
+  }
+  checkTrustedPath(root, "directory", `root ${root}`, true);
+}
+
+/** One try: the descriptor holding the lock of `path`, or undefined when another holds it. */
+function tryLock(flock: Flock, path: string): number | undefined {
+  for (;;) {
+    let fd: number;
+    try {
+      fd = openSync(path, OPEN_FLAGS, 0o600);
+    } catch (e) {
+      throw lockError(path, e);
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) !== 0) {
+      closeSync(fd);
+      return undefined;
+    }
+    // the holder before us may have removed the file we locked: then the lock is the new file's
+    let current: { ino: number; dev: number } | undefined;
+    try {
+      current = lstatSync(path);
+    } catch {
+      current = undefined;
+    }
+    const mine = fstatSync(fd);
+    if (current && current.ino === mine.ino && current.dev === mine.dev) return fd;
+    closeSync(fd);
   }
 }
 
-async function tryBind(name: string): Promise<Held | undefined> {
-  if (typeof Bun !== "undefined") return tryBindBun(Bun, name);
-  const { createServer } = await import("node:net");
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", (e: NodeJS.ErrnoException) => {
-      if (e.code === "EADDRINUSE") resolve(undefined);
-      else reject(e);
-    });
-    server.listen({ path: name, exclusive: true }, () => {
-      server.unref();
-      resolve({ close: () => new Promise<void>((r) => server.close(() => r())) });
-    });
-  });
+function holding(flock: Flock, path: string, fd: number): Lock {
+  let held = true;
+  return {
+    release: async () => {
+      if (!held) return;
+      held = false;
+      try {
+        unlinkSync(path);
+      } catch {
+        // a read-only root after all: the file stays, unlocked
+      }
+      flock(fd, LOCK_UN);
+      closeSync(fd);
+    },
+  };
 }
 
 export async function acquireLock(root: string, id: string, timeoutMs: number): Promise<Lock> {
-  const name = lockName(root, id);
-  const server = await withBackoff(timeoutMs, () => tryBind(name), () => new ContainerBusyError(id));
-  return { release: () => server.close() };
+  const flock = await loadFlock();
+  ensureRoot(root);
+  const path = lockPath(root, id);
+  const fd = await withBackoff(timeoutMs, async () => tryLock(flock, path), () => new ContainerBusyError(id));
+  return holding(flock, path, fd);
 }

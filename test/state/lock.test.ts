@@ -1,15 +1,16 @@
 import { execa } from "execa";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { beforeAll, describe, expect, it } from "vitest";
-import { acquireLock, lockName } from "../../src/state/lock.js";
+import { acquireLock, lockPath } from "../../src/state/lock.js";
 import { isLocked } from "../fixtures/lock-probe.js";
 
 const holderSource = join(import.meta.dirname, "..", "fixtures", "lock-holder.ts");
 const holder = join(mkdtempSync(join(tmpdir(), "nexcage-lock-bin-")), "lock-holder.mjs");
-const env = { NODE_EXTRA_CA_CERTS: undefined };
+// the bundled holder finds koffi (required at run time, not bundled) through NODE_PATH
+const env = { NODE_EXTRA_CA_CERTS: undefined, NODE_PATH: join(import.meta.dirname, "..", "..", "node_modules") };
 const hold = (...args: string[]) => execa(process.execPath, [holder, ...args], { env, reject: false });
 // The shipped single binary runs under Bun, where the lock binds through Bun.listen: the same races
 // with the holder run by the bun of the devDependency (it runs the TypeScript source directly).
@@ -18,6 +19,7 @@ const holdBun = (...args: string[]) => execa(bun, [holderSource, ...args], { env
 
 beforeAll(async () => {
   await build({ entryPoints: [holderSource], bundle: true, platform: "node", format: "esm", target: "node20", outfile: holder, logLevel: "error" });
+  chmodSync(join(holder, ".."), 0o755);
 });
 
 function journalOf(path: string) {
@@ -28,13 +30,33 @@ function journalOf(path: string) {
 }
 
 describe("per-id lock", () => {
-  it("names differ per root and per id, and are stable", () => {
-    const a1 = lockName("/run/a", "c1");
-    expect(lockName("/run/b", "c1")).not.toBe(a1);
-    expect(lockName("/run/a", "c2")).not.toBe(a1);
-    expect(lockName("/run/a/", "c1")).not.toBe(a1);
-    expect(lockName("/run/a", "c1")).toBe(a1);
-    expect(a1).toMatch(/^\0nexcage-lock\/[0-9a-f]{32}$/);
+  it("is a file in the root per id, named with a character ids cannot hold", () => {
+    expect(lockPath("/run/a", "c1")).toBe("/run/a/c1@lock");
+    expect(lockPath("/run/b", "c1")).not.toBe(lockPath("/run/a", "c1"));
+    expect(lockPath("/run/a", "c2")).not.toBe(lockPath("/run/a", "c1"));
+  });
+
+  it("leaves no file in the root once released, makes a missing root 0700, and follows no planted symlink", async () => {
+    const base = mkdtempSync(join(tmpdir(), "nexcage-lock-"));
+    const root = join(base, "new", "root");
+    const lock = await acquireLock(root, "c1", 1000);
+    expect(statSync(root).mode & 0o777).toBe(0o700);
+    expect(statSync(lockPath(root, "c1")).mode & 0o777).toBe(0o600);
+    await lock.release();
+    expect(readdirSync(root)).toEqual([]);
+    const target = join(base, "target");
+    writeFileSync(target, "");
+    symlinkSync(target, lockPath(root, "c2"));
+    await expect(acquireLock(root, "c2", 100)).rejects.toThrowError(/^cannot create .*c2@lock: too many levels of symbolic links$/);
+  });
+
+  it("refuses a root writable by others or owned by another user", async () => {
+    const root = mkdtempSync(join(tmpdir(), "nexcage-lock-"));
+    chmodSync(root, 0o777);
+    await expect(acquireLock(root, "c1", 100)).rejects.toThrowError(/^refusing root .*: it is writable by its group and others \(mode 0777\)$/);
+    chmodSync(root, 0o700);
+    chownSync(root, 65534, 65534);
+    await expect(acquireLock(root, "c1", 100)).rejects.toThrowError(/^refusing root .*: it is owned by uid 65534, not by root$/);
   });
 
   it("a second acquire in the same process waits until release, then times out cleanly", async () => {
@@ -84,6 +106,28 @@ describe("per-id lock", () => {
       const journal = join(root, "journal");
       await Promise.all(["a", "b"].map((id) => run(root, id, "1500", journal)));
       expect(journalOf(journal).map((e) => e.what)).toEqual(["enter", "enter", "leave", "leave"]);
+    });
+  });
+
+  // The abstract socket of the lock before could be bound first by any local user: root's kill,
+  // delete, start then waited for the lock timeout and failed "busy".
+  describe.each([
+    ["node", process.execPath, holder],
+    ["Bun", bun, holderSource],
+  ])("an unprivileged user (nobody) under %s", (_, runtime, script) => {
+    it("can neither hold nor block the lock of a root's container", async () => {
+      const root = mkdtempSync(join(tmpdir(), "nexcage-lock-"));
+      const journal = join(mkdtempSync(join(tmpdir(), "nexcage-lock-j-")), "journal");
+      writeFileSync(journal, "");
+      chmodSync(journal, 0o666);
+      chmodSync(join(journal, ".."), 0o755);
+      mkdirSync(join(root, "x"));
+      const r = await execa("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", runtime, script, root, "victim", "5000", journal], { env, reject: false });
+      expect(r.exitCode).not.toBe(0);
+      expect(r.stderr).toMatch(/permission denied/);
+      expect(readFileSync(journal, "utf8")).toBe("");
+      const lock = await acquireLock(root, "victim", 100);
+      await lock.release();
     });
   });
 
