@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, openSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Cleanup, configFile, makeBundle, NEXCAGE, nexcage, nexcageMessage, rootEntries, tempDir, type Run } from "./helpers.js";
@@ -295,17 +295,25 @@ describe("errors that were internal errors", () => {
   it("a closed stdout (`nexcage list | head -0`) ends the call quietly, killed by SIGPIPE as runc is", async () => {
     const root = tempDir(`trust-pipe-${tag}`);
     const runcRoot = tempDir(`trust-piperunc-${tag}`);
+    // stdout is a fifo whose only reader is closed before the child starts (closing a pipe's read
+    // end after spawn raced the child's first write under load)
+    const fifo = join(root, "..", `closed-stdout-${tag}`);
+    spawnSync("mkfifo", [fifo]);
     const closedStdout = (cmd: string, args: string[]) =>
       new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) => {
-        const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-        child.stdout.destroy();
+        const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+        const writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+        closeSync(reader);
+        const child = spawn(cmd, args, { stdio: ["ignore", writer, "pipe"] });
+        closeSync(writer);
         let stderr = "";
-        child.stderr.on("data", (d) => (stderr += d));
+        child.stderr!.on("data", (d) => (stderr += d));
         child.on("close", (code, signal) => resolve({ code, signal, stderr }));
       });
     const runc = await closedStdout("runc", ["--root", runcRoot, "list"]);
     const ours = await closedStdout(CLI[0], [...CLI.slice(1), "--root", root, "list"]);
     expect(runc).toEqual({ code: null, signal: "SIGPIPE", stderr: "" });
     expect(ours).toEqual(runc);
+    rmSync(fifo, { force: true });
   });
 });
