@@ -2,6 +2,7 @@ import { InvalidArgumentError, UnsupportedError } from "../../errors.js";
 import { descriptionLine, hostnameFromId, isDnsName } from "../proxmox/guest-names.js";
 import { countCpus, parsePlanSpec, type PlanSpec } from "../proxmox/plan-spec.js";
 import { renderUserData } from "./cloud-init.js";
+import { QM_LIMITS } from "./qm-limits.js";
 import type { ProxmoxVmSettings } from "./settings.js";
 import { noControl, type AppService } from "./unit.js";
 
@@ -54,7 +55,8 @@ export function snippetFileName(id: string, now = Date.now()): string {
 function sizing(spec: PlanSpec, s: ProxmoxVmSettings, notes: string[]): string[] {
   const opts: string[] = [];
   const mem = spec.linux?.resources?.memory;
-  const memMiB = mem?.limit !== undefined && mem.limit > 0 ? Math.max(16, Math.ceil(mem.limit / MiB)) : s.memoryMiB;
+  const memMiB = mem?.limit !== undefined && mem.limit > 0 ? Math.max(QM_LIMITS.memoryMiB.min, Math.ceil(mem.limit / MiB)) : s.memoryMiB;
+  if (memMiB > QM_LIMITS.memoryMiB.max) throw new InvalidArgumentError(`linux.resources.memory.limit ${mem!.limit} is above the ${QM_LIMITS.memoryMiB.max} MiB a Proxmox VM can have`);
   opts.push("--memory", String(memMiB));
   if (mem?.swap !== undefined) notes.push("linux.resources.memory.swap not applied: a VM's swap lives inside the guest");
   const cpu = spec.linux?.resources?.cpu;
@@ -62,9 +64,9 @@ function sizing(spec: PlanSpec, s: ProxmoxVmSettings, notes: string[]): string[]
   opts.push("--cores", String(cores));
   if (cpu?.quota !== undefined && cpu.quota > 0) {
     const period = cpu.period && cpu.period > 0 ? cpu.period : 100_000;
-    opts.push("--cpulimit", String(Math.min(128, Math.max(0.01, Math.round((cpu.quota / period) * 100) / 100))));
+    opts.push("--cpulimit", String(Math.min(QM_LIMITS.cpulimit.max, Math.max(0.01, Math.round((cpu.quota / period) * 100) / 100))));
   }
-  if (cpu?.shares !== undefined && cpu.shares > 0) opts.push("--cpuunits", String(Math.min(262_144, Math.max(1, Math.round(cpu.shares)))));
+  if (cpu?.shares !== undefined && cpu.shares > 0) opts.push("--cpuunits", String(Math.min(QM_LIMITS.cpuunits.max, Math.max(QM_LIMITS.cpuunits.min, Math.round(cpu.shares)))));
   return opts;
 }
 

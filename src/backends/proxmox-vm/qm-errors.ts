@@ -89,7 +89,8 @@ export function qmError(what: string, stderr: string, exitCode: number | undefin
     const details = text
       .split("\n")
       .map((l) => l.trim())
-      .filter((l) => /^[a-z][a-z0-9_-]*(\[\d+\])?: /.test(l));
+      // sub-keys of a property string (`memory.current: …`) carry the useful line
+      .filter((l) => /^[a-z][a-z0-9_-]*(\[\d+\])?(\.[a-z][a-z0-9_-]*)*: /.test(l));
     return new QmError("parameters", oneLine(`${what}: qm rejected the parameters: ${details.join("; ") || "see --debug"}`));
   }
   const last = text.split("\n").filter((l) => l.trim() !== "").pop();

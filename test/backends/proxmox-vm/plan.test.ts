@@ -197,6 +197,7 @@ describe("proxmox-vm plan: what is refused", () => {
     ["an env entry without =", input(withSpec((s) => (s.process.env = ["JUSTKEY"]))), /^process\.env\[0\] is not KEY=VALUE$/],
     ["an unknown rlimit", input(withSpec((s) => (s.process.rlimits = [{ type: "RLIMIT_FOO", soft: 1, hard: 1 }]))), /RLIMIT_FOO/],
     ["no args", input(withSpec((s) => (s.process.args = []))), /config\.json: process\.args/],
+    ["memory above qm's maximum (8 TiB)", input(withSpec((s) => (s.linux.resources = { memory: { limit: 8 * 1024 ** 4 + 1 } }))), /^linux\.resources\.memory\.limit 8796093022209 is above the 8388608 MiB a Proxmox VM can have$/],
   ])("%s", (_name, inp, message) => {
     expect(() => planVm(inp)).toThrow(message);
   });
