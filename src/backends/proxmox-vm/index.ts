@@ -1,11 +1,11 @@
-import { existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { crashPoint } from "../../crash-point.js";
 import { BackendError, UnsupportedError } from "../../errors.js";
 import type { Signal } from "../../oci/signals.js";
 import type { ContainerRecord } from "../../state/record.js";
-import type { Backend, BackendContext, Created, CreateRequest, HealthReport, Probe } from "../backend.js";
-import { guestProbe, startMarked, startedMarker } from "../proxmox/guest-probe.js";
+import type { Backend, BackendContext, Created, CreateRequest, ExecRequest, ExitCode, HealthReport, Probe } from "../backend.js";
+import { guestProbe, startedMarker } from "../proxmox/guest-probe.js";
 import { toolsPresent, vmidOf } from "../proxmox/guest-ref.js";
 import { purgeIntent, readIntent, writeIntent } from "../proxmox/intent.js";
 import { parseStatus } from "../proxmox/pve-output.js";
@@ -14,11 +14,18 @@ import { planVm, snippetFileName } from "./plan.js";
 import { QmError } from "./qm-errors.js";
 import { runQm, type QmTools } from "./qm.js";
 import type { ProxmoxVmSettings } from "./settings.js";
+import { GuestAgent } from "./guest-agent.js";
+import { refuseExec, type ProcessDefaults } from "./guest-exec.js";
+import { KILLED_EXIT_CODE } from "./exit-status.js";
+import { readExitCode, statusVolume } from "./status-disk.js";
 
 /** Written before anything is made, so a crash can always be cleaned up from the id alone. */
 const INTENT = "proxmox-vm.json";
 /** Written before `qm start` (see startedMarker). */
 const STARTED = "proxmox-vm.started";
+/** The process's exit code once known (from the status disk, or SIGKILL's when nexcage stopped the VM). */
+const EXIT = "proxmox-vm.exit";
+const POLL_MS = 1000;
 const MAX_VMID_TRIES = 20;
 /** Signals that ask the guest to power off (ACPI / guest agent shutdown). */
 const SHUTDOWN_SIGNALS = new Set(["SIGTERM", "SIGINT", "SIGPWR"]);
@@ -98,8 +105,18 @@ export class ProxmoxVmBackend implements Backend {
   }
 
   async start(rec: ContainerRecord): Promise<{ pid: number }> {
-    const vmid = vmidOf(rec);
-    await startMarked(rec, STARTED, () => this.qm(["start", String(vmid)], "start failed", vmid));
+    return this.boot(vmidOf(rec), startedMarker(rec, STARTED));
+  }
+
+  /** `qm start` with the started marker written first (removed if the start fails); the QEMU's host pid. */
+  private async boot(vmid: number, marker: string | undefined): Promise<{ pid: number }> {
+    if (marker !== undefined) writeFileSync(marker, "");
+    try {
+      await this.qm(["start", String(vmid)], "start failed", vmid);
+    } catch (e) {
+      if (marker !== undefined) rmSync(marker, { force: true });
+      throw e;
+    }
     crashPoint("proxmox-vm:vm-started");
     const status = await this.status(vmid, "start failed");
     const pid = Number(status["pid"]);
@@ -122,6 +139,7 @@ export class ProxmoxVmBackend implements Backend {
     if (!running) throw new BackendError("container not running");
     if (signal.name === "SIGKILL") {
       await this.qm(["stop", String(vmid)], "kill failed", vmid);
+      await this.recordExit(vmid, rec.nexcage.ref["dir"], KILLED_EXIT_CODE);
       return;
     }
     if (!SHUTDOWN_SIGNALS.has(signal.name)) {
@@ -134,6 +152,7 @@ export class ProxmoxVmBackend implements Backend {
       if (!(e instanceof QmError && e.kind === "shutdown-timeout" && this.s.stopAfterShutdownTimeout)) throw e;
       this.ctx.log.warn({ id: rec.id, vmid }, `proxmox-vm: VM ${vmid} did not power off within ${t}s; stopping it`);
       await this.qm(["stop", String(vmid)], "kill failed", vmid);
+      await this.recordExit(vmid, rec.nexcage.ref["dir"], KILLED_EXIT_CODE);
     }
   }
 
@@ -169,12 +188,69 @@ export class ProxmoxVmBackend implements Backend {
       throw e;
     }
     const marker = startedMarker(rec, STARTED);
+    if (status["status"] !== "running" && marker !== undefined && existsSync(marker)) await this.recordExit(vmid, rec.nexcage.ref["dir"]);
     return guestProbe(rec, {
       running: status["status"] === "running",
       pid: Number(status["pid"]),
       paused: status["qmpstatus"] === "paused",
       startedBefore: marker !== undefined && existsSync(marker),
     });
+  }
+
+  /**
+   * The process's exit code, recorded in `<dir>/proxmox-vm.exit` the first time it is known: what
+   * the guest wrote on the status disk before powering off, else `fallback` (SIGKILL's when nexcage
+   * stopped the VM).
+   */
+  private async recordExit(vmid: number, dir: unknown, fallback?: number): Promise<number | undefined> {
+    const file = typeof dir === "string" ? join(dir, EXIT) : undefined;
+    if (file !== undefined && existsSync(file)) return Number(readFileSync(file, "utf8"));
+    const volid = statusVolume(await this.qm(["config", String(vmid)], "state failed", vmid));
+    const code = (volid === undefined ? undefined : await readExitCode({ pvesm: this.s.pvesm, timeoutMs: this.tools.timeoutMs, log: this.ctx.log }, volid)) ?? fallback;
+    if (code !== undefined && file !== undefined) {
+      writeFileSync(file, String(code));
+      this.ctx.log.info({ vmid, exitCode: code }, `proxmox-vm: the process of VM ${vmid} exited with ${code}`);
+    }
+    return code;
+  }
+
+  /** Foreground: create and start, then wait for the guest to power off; the process's exit code. */
+  async run(req: CreateRequest, onStarted: (created: Created) => Promise<void>): Promise<ExitCode> {
+    const created = await this.create(req);
+    const vmid = created.ref["vmid"] as number;
+    const { pid } = await this.boot(vmid, join(req.dir, STARTED));
+    await onStarted({ ref: created.ref, pid });
+    while ((await this.status(vmid, "run failed"))["status"] === "running") await new Promise((r) => setTimeout(r, POLL_MS));
+    return (await this.recordExit(vmid, req.dir)) ?? KILLED_EXIT_CODE;
+  }
+
+  /** Through the guest agent (`qm guest exec`): the container's process settings with exec's, as runc merges them. */
+  async exec(rec: ContainerRecord, req: ExecRequest): Promise<ExitCode> {
+    refuseExec(req);
+    const processOf = (file: string, key?: string): ProcessDefaults | undefined => {
+      try {
+        const doc = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+        return (key === undefined ? doc : doc[key]) as ProcessDefaults | undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    const container = processOf(join(rec.bundle, "config.json"), "process") ?? {};
+    const processFile = req.processFile === undefined ? undefined : processOf(req.processFile);
+    if (req.processFile !== undefined && processFile === undefined) throw new BackendError(`exec failed: cannot read the process file ${req.processFile}`);
+    const vmid = vmidOf(rec);
+    const r = await this.agent(vmid).exec(container, req, processFile, { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) });
+    if (req.detach && req.pidFile !== undefined) writeFileSync(req.pidFile, String(r.pid)); // the guest pid: the only one the process has
+    return r.code;
+  }
+
+  /** Guest pids of the service's processes (through the guest agent). */
+  async ps(rec: ContainerRecord): Promise<number[]> {
+    return this.agent(vmidOf(rec)).ps();
+  }
+
+  private agent(vmid: number): GuestAgent {
+    return new GuestAgent((args, what) => this.qm(args, what, vmid), vmid);
   }
 
   async pause(rec: ContainerRecord): Promise<void> {

@@ -2,6 +2,7 @@ import { InvalidArgumentError, UnsupportedError } from "../../errors.js";
 import { descriptionLine, hostnameFromId, isDnsName } from "../proxmox/guest-names.js";
 import { countCpus, parsePlanSpec, type PlanSpec } from "../proxmox/plan-spec.js";
 import { renderUserData } from "./cloud-init.js";
+import { STATUS_DISK_GIB, STATUS_DISK_KEY, STATUS_DISK_SERIAL } from "./exit-status.js";
 import { QM_LIMITS } from "./qm-limits.js";
 import type { ProxmoxVmSettings } from "./settings.js";
 import { noControl, type AppService } from "./unit.js";
@@ -177,6 +178,7 @@ export function planVm(input: PlanInput): VmPlan {
     "--cicustom", `user=${snippetVolume}`,
     ...(s.agent ? ["--agent", "1"] : []),
     "--tags", tags,
+    `--${STATUS_DISK_KEY}`, `${s.storage}:${STATUS_DISK_GIB},serial=${STATUS_DISK_SERIAL}`,
   ];
   const commands = (vmid: number): string[][] => {
     const id = String(vmid);
