@@ -116,6 +116,7 @@ export function pveVmSim(cleanup: Cleanup, blocks = 850_000_000) {
       "proxmox-vm": {
         qm: join(SIM, "qm"),
         pvesh: join(SIM, "pvesh"),
+        pvesm: join(SIM, "pvesm"),
         template,
         storage: "ctstore",
         snippetStorage: "local",

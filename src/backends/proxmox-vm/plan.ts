@@ -178,14 +178,15 @@ export function planVm(input: PlanInput): VmPlan {
     "--cicustom", `user=${snippetVolume}`,
     ...(s.agent ? ["--agent", "1"] : []),
     "--tags", tags,
-    `--${STATUS_DISK_KEY}`, `${s.storage}:${STATUS_DISK_GIB},serial=${STATUS_DISK_SERIAL}`,
   ];
+  // after the boot disk, so that it is disk-0 of the VM
+  const statusDisk = [`--${STATUS_DISK_KEY}`, `${s.storage}:${STATUS_DISK_GIB},serial=${STATUS_DISK_SERIAL}`];
   const commands = (vmid: number): string[][] => {
     const id = String(vmid);
     if (s.template !== undefined) {
       const clone = ["clone", String(s.template), id, "--name", name, "--description", description, "--full", s.fullClone ? "1" : "0"];
       if (s.fullClone) clone.push("--storage", s.storage);
-      return [clone, ["set", id, ...guest]];
+      return [clone, ["set", id, ...guest, ...statusDisk]];
     }
     return [
       [
@@ -200,6 +201,7 @@ export function planVm(input: PlanInput): VmPlan {
         "--boot", "order=scsi0",
         "--serial0", "socket",
         "--vga", "serial0",
+        ...statusDisk,
       ],
     ];
   };

@@ -74,6 +74,11 @@ echo localhost >"$ROOT/etc/hostname"
 cat >"$ROOT/etc/cloud/cloud.cfg.d/90-nexcage-datasource.cfg" <<'EOF'
 datasource_list: [ NoCloud, None ]
 EOF
+# The image has no locales and no SSH server: nothing for cloud-init to set up there.
+cat >"$ROOT/etc/cloud/cloud.cfg.d/91-nexcage-minimal.cfg" <<'EOF'
+locale: false
+ssh_genkeytypes: []
+EOF
 # Nothing in the guest waits for the network beyond its first DHCP answer.
 mkdir -p "$ROOT/etc/systemd/system/systemd-networkd-wait-online.service.d"
 cat >"$ROOT/etc/systemd/system/systemd-networkd-wait-online.service.d/nexcage.conf" <<'EOF'

@@ -91,7 +91,7 @@ export function kvmCommand(cfg, vmid, conf, accel) {
         : key.startsWith("sata")
           ? `${cdrom ? "ide-cd" : "ide-hd"},bus=ahci0.${n}`
           : `${cdrom ? "ide-cd" : "ide-hd"},bus=ide.${Math.floor(n / 2)},unit=${n % 2}`;
-    cmd.push("-device", `${dev},drive=drive-${key},id=${key}${bootindex(key)}`);
+    cmd.push("-device", `${dev},drive=drive-${key},id=${key}${d.serial ? `,serial=${d.serial}` : ""}${bootindex(key)}`);
   }
   for (const key of Object.keys(conf).filter((k) => /^net\d+$/.test(k)).sort()) {
     const net = parseNet(String(conf[key]));

@@ -46,6 +46,7 @@ export const driveDesc = {
   backup: bool(),
   replicate: bool(),
   ro: bool(),
+  serial: { type: "string", optional: true, maxLength: 60, pattern: "[-%a-zA-Z0-9_.]+" },
 };
 
 /** @type {Record<string, Prop>} */
