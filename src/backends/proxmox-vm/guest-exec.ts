@@ -115,7 +115,8 @@ export function parseExecStatus(stdout: string): ExecStatus {
  * error crun gives for one (exit 127), not a process that ran.
  */
 export function execResult(s: ExecStatus): number {
-  const missing = /^(?:\/usr\/bin\/)?env: '([^'\n]*)': No such file or directory\n?$/.exec(s.err);
+  // coreutils quotes the name with ‘…’ in a UTF-8 locale, '…' in C
+  const missing = /^(?:\/usr\/bin\/)?env: ['‘]([^'’\n]*)['’]: No such file or directory\n?$/.exec(s.err);
   if (s.exitcode === 127 && missing) throw new BackendError(`exec failed: executable file \`${missing[1]}\` not found in the guest: No such file or directory`, 127);
   if (s.signal !== undefined) return 128 + s.signal;
   return s.exitcode ?? 0;

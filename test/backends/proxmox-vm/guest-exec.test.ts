@@ -50,6 +50,7 @@ describe("proxmox-vm exec: qm guest exec output", () => {
     expect(execResult({ exited: true, signal: 9, out: "", err: "" })).toBe(137);
     expect(execResult({ exited: true, exitcode: 127, out: "", err: "sh: 1: x: not found\n" })).toBe(127); // the command itself said so
     expect(() => execResult({ exited: true, exitcode: 127, out: "", err: "/usr/bin/env: 'nosuch': No such file or directory\n" })).toThrow("exec failed: executable file `nosuch` not found in the guest: No such file or directory");
+    expect(() => execResult({ exited: true, exitcode: 127, out: "", err: "/usr/bin/env: ‘/no/such’: No such file or directory\n" })).toThrow("executable file `/no/such` not found");
     expect(parsePids("412\n418\n")).toEqual([412, 418]);
     expect(parsePids("")).toEqual([]);
   });

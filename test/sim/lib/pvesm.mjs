@@ -68,5 +68,7 @@ const cmddef = {
   },
 };
 
+// a reader that has what it wanted closes the pipe: end as a Perl pvesm would (SIGPIPE), not with a trace
+process.stdout.on("error", (e) => process.exit(/** @type {NodeJS.ErrnoException} */ (e).code === "EPIPE" ? 141 : 255));
 readStorageCfg();
 process.exitCode = await runCliHandler("pvesm", cmddef, process.argv.slice(2));
