@@ -4,6 +4,9 @@
 //
 // e2e/deb.test.ts installs the package, and with it /etc/nexcage/config.json, which every other
 // nexcage call on the machine would then read: it runs alone, after the others.
+// e2e/deb-systemd.test.ts runs with the others: its package goes into a booted Debian 12 in
+// systemd-nspawn (its own files, mounts and cgroups, named after the machine), never onto this host,
+// and what it builds (build/deb, build/binary, dist/nexcage*) no other suite of that run reads.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

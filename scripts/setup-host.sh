@@ -11,10 +11,11 @@ fi
 # dpkg-dev, binutils, lintian, man-db: packaging/build-deb (dpkg-shlibdeps, strip, lintian, man -w in e2e/deb.test.ts)
 # skopeo + umoci: images (pull, create --image); docker-registry + apache2-utils (htpasswd): the
 # images e2e suite's local registry with basic auth
+# debootstrap + systemd-container: e2e/deb-systemd.test.ts boots Debian 12 with systemd in systemd-nspawn
 # qemu-system-x86, qemu-utils, genisoimage: the qm stand-in's real VMs (QEMU, disk import, the NoCloud
 # cloud-init ISO); debootstrap, grub-pc-bin: the guest image they boot (test/sim/guest/build-image.sh)
-packages=(crun runc busybox-static jq ca-certificates containerd lxc uidmap dpkg-dev binutils lintian man-db skopeo umoci docker-registry apache2-utils
-          qemu-system-x86 qemu-utils genisoimage debootstrap grub-pc-bin)
+packages=(crun runc busybox-static jq ca-certificates containerd lxc uidmap dpkg-dev binutils lintian man-db skopeo umoci docker-registry apache2-utils debootstrap systemd-container
+          qemu-system-x86 qemu-utils genisoimage grub-pc-bin)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

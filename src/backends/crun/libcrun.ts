@@ -9,9 +9,9 @@
  *   otherwise loading it re-executes the host process.
  * - create() changes the process cwd for the duration of the call (as crun's CLI does), so it must run on the
  *   main thread (process.chdir is not available in worker threads).
- * - create() runs in this process by default (options = 0, as `crun create` does), not with
+ * - create() runs in this process (options = 0, as `crun create` does), never with
  *   LIBCRUN_RUN_OPTIONS_PREFORK: measured on node 20, the PREFORK fork of node crashes (SIGSEGV in libuv's
- *   atexit destructor) when libcrun calls exit() in it. See CreateOpts.prefork.
+ *   atexit destructor) when libcrun calls exit() in it.
  * - Errors: libcrun functions return < 0 and set a libcrun_error_t; the bindings turn that into a LibcrunError
  *   and release it with libcrun_error_release().
  *
@@ -50,13 +50,9 @@ function loadKoffiNative(): Koffi {
 /** The only libcrun version whose ABI these bindings describe. */
 export const LIBCRUN_SUPPORTED_VERSION = '1.8.1';
 
-/** `enum { LIBCRUN_RUN_OPTIONS_PREFORK = 1 << 0 }` in crun 1.8.1 src/libcrun/container.h. */
-export const LIBCRUN_RUN_OPTIONS_PREFORK = 1;
-
 // glibc x86_64/aarch64 constants.
 const SIG_SETMASK = 2;
 const SIGSET_BYTES = 128; // sizeof (sigset_t)
-const IONBF = 2; // _IONBF
 const WNOHANG = 1;
 const F_GETFD = 1;
 const F_SETFD = 2;
@@ -84,36 +80,6 @@ export interface CreateOpts extends ContextOpts {
   bundle: string;
   /** Defaults to `<bundle>/config.json`. A relative path is resolved against the caller's cwd. */
   configPath?: string;
-  /**
-   * false (default): libcrun_container_create(options = 0) in this process, exactly like `crun create`.
-   *   The container init is a child of this process until it exits; this thread's signal mask is restored
-   *   afterwards; the process joins the container's new session keyring (unless noNewKeyring), as crun does.
-   * true: options = LIBCRUN_RUN_OPTIONS_PREFORK: libcrun forks this (multi-threaded) process and does the
-   *   work in the fork. Works, but the fork ends with exit(), which runs node/libuv's atexit destructors in
-   *   a child without their threads: it dies of SIGSEGV after reporting the result (core dump if enabled).
-   */
-  prefork?: boolean;
-}
-
-export type ContainerStatusName = 'created' | 'running' | 'paused' | 'stopped';
-
-export interface ContainerStatus {
-  id: string;
-  /** Init pid; 0 when the container is not running (same rule as `crun state`). */
-  pid: number;
-  /** Pid recorded in the state file, even if that process is gone. */
-  recordedPid: number;
-  status: ContainerStatusName;
-  /** libcrun_is_container_running(): the recorded pid is alive and has the recorded start time. */
-  running: boolean;
-  bundle: string | null;
-  rootfs: string | null;
-  created: string | null;
-  cgroupPath: string | null;
-  systemdScope: string | null;
-  systemdCgroup: boolean;
-  detached: boolean;
-  owner: string | null;
 }
 
 export interface Libcrun {
@@ -126,11 +92,6 @@ export interface Libcrun {
   kill(opts: ContextOpts, signal: string): void;
   killAll(opts: ContextOpts, signal: string): void;
   delete(opts: ContextOpts & { force: boolean }): void;
-  /** The JSON text `crun state <id>` prints. */
-  state(opts: ContextOpts): string;
-  status(opts: ContextOpts): ContainerStatus;
-  /** dlclose(). The object must not be used afterwards. */
-  unload(): void;
 }
 
 export interface LoadOptions {
