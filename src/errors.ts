@@ -31,6 +31,16 @@ export class ContainerExistsError extends NexcageError {
 /** The requested operation is not allowed in the container's current status. */
 export class StatusError extends NexcageError {}
 
+/** runc's refusal for a container with no live process to act on (kill, pause, update, ps). */
+export const NOT_RUNNING = "container not running";
+
+/** A signal or change for a container whose process is gone (runc: "container not running"). */
+export class NotRunningError extends StatusError {
+  constructor() {
+    super(NOT_RUNNING);
+  }
+}
+
 /** Configuration file problems (schema, JSON, lookup). */
 export class ConfigError extends NexcageError {}
 
@@ -45,6 +55,13 @@ export class UnsupportedError extends NexcageError {}
 
 /** Another operation holds the container's lock for too long. */
 export class LockTimeoutError extends NexcageError {}
+
+/** The lock's timeout passed while another operation held the id. */
+export class ContainerBusyError extends LockTimeoutError {
+  constructor(id: string) {
+    super(`container ${id} is busy: another nexcage operation holds it`);
+  }
+}
 
 /** Collapse any text to one line (tools print multi-line errors; we promise one line). */
 export function oneLine(text: string): string {

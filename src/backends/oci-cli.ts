@@ -2,18 +2,23 @@ import { closeSync, existsSync, openSync, readSync, statfsSync, statSync } from 
 import { constants } from "node:os";
 import { join } from "node:path";
 import { run, start } from "../exec/run.js";
-import type { BackendName } from "../config/schema.js";
 import { BackendError, oneLine, UnsupportedError } from "../errors.js";
+import type { BackendName } from "../names.js";
 import type { Signal } from "../oci/signals.js";
-import type { ContainerRecord } from "../state/record.js";
-import type { Backend, BackendContext, Created, CreateRequest, ExecRequest, ExitCode, HealthReport, Probe } from "./backend.js";
+import type { Backend, BackendContext, Created, CreateRequest, ExecRequest, ExitCode, Handle, HealthReport } from "./contract.js";
 import { readPidFile, waitForPidFile } from "./pid-file.js";
-import { probeOciContainer } from "./probe.js";
+import type { OciRef } from "./probe.js";
 
 export interface OciCliSettings {
   readonly name: BackendName;
   readonly binary: string;
   readonly timeoutMs: number;
+  /** exec flags this runtime does not have (pure): refused by name rather than dropped. */
+  readonly execRefusals?: (req: ExecRequest) => string[];
+  /** update flags this runtime does not have (pure), as above. */
+  readonly updateRefusals?: (flags: readonly string[]) => string[];
+  /** A line put first in the health report (crun: which driver and why). */
+  readonly healthNote?: string;
 }
 
 /** inherit: all three of ours (the container gets them); capture: stdout/stderr piped; stdin: ours in, the rest piped. */
@@ -75,40 +80,49 @@ function sizeOf(path: string): number {
  * <nexcage-root>/<id>/<backend>, so the runtime's state lives beside nexcage's record and a crashed
  * create can always be found again from the id alone.
  */
-export class OciCliBackend implements Backend {
+export class OciCliBackend implements Backend<OciRef> {
   readonly name: BackendName;
 
   constructor(
-    private readonly settings: OciCliSettings,
-    private readonly ctx: BackendContext,
+    protected readonly settings: OciCliSettings,
+    protected readonly ctx: BackendContext,
   ) {
     this.name = settings.name;
   }
 
-  runtimeRoot(dir: string): string {
+  /** The runtime's --root for a container directory: <root>/<id>/<backend>. */
+  protected runtimeRoot(dir: string): string {
     return join(dir, this.name);
+  }
+
+  /** The state root recorded at create. */
+  protected stateRoot(h: Handle<OciRef>): string {
+    const root: unknown = h.ref.root;
+    if (typeof root !== "string") throw new BackendError(`state of container ${h.id} has no ${this.name} root`);
+    return root;
   }
 
   private logFile(dir: string): string {
     return join(dir, `${this.name}.log`);
   }
 
-  private globalArgs(dir: string): string[] {
-    const args = ["--root", this.runtimeRoot(dir), "--log", this.logFile(dir), "--log-format", "json"];
+  private globalArgs(dir: string, stateRoot = this.runtimeRoot(dir)): string[] {
+    const args = ["--root", stateRoot, "--log", this.logFile(dir), "--log-format", "json"];
     if (this.ctx.systemdCgroup) args.push("--systemd-cgroup");
     return args;
   }
 
   /** Runs the runtime; on failure throws its own error message, prefixed with what failed. */
   private async call(
-    dir: string,
+    at: { dir: string; stateRoot?: string },
     args: string[],
     what: string,
     opts: { stdio: Stdio; cwd?: string; extraFds?: number } = { stdio: "capture" },
   ): Promise<{ exitCode: number; stdout: string }> {
+    const dir = at.dir;
     const log = this.logFile(dir);
     const offset = sizeOf(log);
-    const argv = [...this.globalArgs(dir), ...args];
+    const argv = [...this.globalArgs(dir, at.stateRoot), ...args];
     this.ctx.log.debug({ argv: [this.settings.binary, ...argv] }, `${this.name}: ${args[0]}`);
     const result = await run(this.settings.binary, argv, {
       stdin: opts.stdio === "capture" ? "ignore" : "inherit",
@@ -133,8 +147,13 @@ export class OciCliBackend implements Backend {
   }
 
   /** True when the runtime has state for this container under its root. */
-  known(dir: string, id: string): boolean {
-    return existsSync(join(this.runtimeRoot(dir), id));
+  protected known(stateRoot: string, id: string): boolean {
+    return existsSync(join(stateRoot, id));
+  }
+
+  /** Where a recorded container's runtime calls go. */
+  protected at(h: Handle<OciRef>): { dir: string; stateRoot: string } {
+    return { dir: h.dir, stateRoot: this.stateRoot(h) };
   }
 
   private createArgs(verb: "create" | "run", req: CreateRequest): string[] {
@@ -147,8 +166,8 @@ export class OciCliBackend implements Backend {
     return args;
   }
 
-  async create(req: CreateRequest): Promise<Created> {
-    await this.call(req.dir, this.createArgs("create", req), "create failed", {
+  async create(req: CreateRequest): Promise<Created<OciRef>> {
+    await this.call({ dir: req.dir }, this.createArgs("create", req), "create failed", {
       stdio: "inherit",
       cwd: req.bundle.path,
       extraFds: req.preserveFds,
@@ -157,7 +176,7 @@ export class OciCliBackend implements Backend {
     return { ref: { root: this.runtimeRoot(req.dir) }, pid };
   }
 
-  async run(req: CreateRequest, onStarted: (created: Created) => Promise<void>): Promise<ExitCode> {
+  async run(req: CreateRequest, onStarted: (created: Created<OciRef>) => Promise<void>): Promise<ExitCode> {
     const argv = [...this.globalArgs(req.dir), ...this.createArgs("run", req)];
     this.ctx.log.debug({ argv: [this.settings.binary, ...argv] }, `${this.name}: run`);
     const running = start(this.settings.binary, argv, { stdin: "inherit", output: "inherit", extraFds: req.preserveFds, cwd: req.bundle.path });
@@ -174,37 +193,34 @@ export class OciCliBackend implements Backend {
     return 128 + (result.signal ? signalNumber(result.signal) : 0);
   }
 
-  async start(rec: ContainerRecord): Promise<void> {
-    await this.call(this.dirOf(rec), ["start", rec.id], "start failed");
+  async start(h: Handle<OciRef>): Promise<void> {
+    await this.call(this.at(h), ["start", h.id], "start failed");
   }
 
-  async kill(rec: ContainerRecord, signal: Signal, all: boolean): Promise<void> {
+  async kill(h: Handle<OciRef>, signal: Signal, all: boolean): Promise<void> {
     const args = ["kill"];
     if (all) args.push("--all");
-    args.push(rec.id, String(signal.number));
-    await this.call(this.dirOf(rec), args, "kill failed");
+    args.push(h.id, String(signal.number));
+    await this.call(this.at(h), args, "kill failed");
   }
 
-  async delete(rec: ContainerRecord, force: boolean): Promise<void> {
-    const dir = this.dirOf(rec);
-    if (!this.known(dir, rec.id)) return;
-    await this.call(dir, force ? ["delete", "--force", rec.id] : ["delete", rec.id], "delete failed");
+  async delete(h: Handle<OciRef>, force: boolean): Promise<void> {
+    const at = this.at(h);
+    if (!this.known(at.stateRoot, h.id)) return;
+    await this.call(at, force ? ["delete", "--force", h.id] : ["delete", h.id], "delete failed");
   }
 
   async purge(id: string, dir: string): Promise<void> {
-    if (!this.known(dir, id)) return;
-    await this.call(dir, ["delete", "--force", id], "delete failed");
+    if (!this.known(this.runtimeRoot(dir), id)) return;
+    await this.call({ dir }, ["delete", "--force", id], "delete failed");
   }
 
-  /** The init's /proc entry; the runtime's exec fifo tells created (still there) from started. */
-  async probe(rec: ContainerRecord): Promise<Probe> {
-    return probeOciContainer(rec);
-  }
+  // No probe: the init is a host process (registry: initIsHostProcess), read from /proc by the runtime.
 
-  async exec(rec: ContainerRecord, req: ExecRequest): Promise<ExitCode> {
-    const unsupported = this.settings.name === "crun" ? crunExecRefusals(req) : [];
+  async exec(h: Handle<OciRef>, req: ExecRequest): Promise<ExitCode> {
+    const unsupported = this.settings.execRefusals?.(req) ?? [];
     if (unsupported.length > 0) {
-      throw new UnsupportedError(`the crun backend cannot honour exec ${unsupported.join(", ")}`);
+      throw new UnsupportedError(`the ${this.name} backend cannot honour exec ${unsupported.join(", ")}`);
     }
     const args = ["exec"];
     const opt = (flag: string, value: string | undefined) => {
@@ -226,11 +242,11 @@ export class OciCliBackend implements Backend {
     opt("--apparmor", req.apparmor);
     opt("--cgroup", req.cgroup);
     if (req.ignorePaused) args.push("--ignore-paused");
-    args.push(rec.id, ...req.args);
-    const dir = this.dirOf(rec);
+    args.push(h.id, ...req.args);
+    const { dir, stateRoot } = this.at(h);
     const log = this.logFile(dir);
     const offset = sizeOf(log);
-    const argv = [...this.globalArgs(dir), ...args];
+    const argv = [...this.globalArgs(dir, stateRoot), ...args];
     this.ctx.log.debug({ argv: [this.settings.binary, ...argv] }, `${this.name}: exec`);
     const result = await run(this.settings.binary, argv, { stdin: "inherit", output: "inherit", extraFds: req.preserveFds });
     if (result.exitCode === 0) return 0;
@@ -242,8 +258,8 @@ export class OciCliBackend implements Backend {
     return result.exitCode;
   }
 
-  async ps(rec: ContainerRecord): Promise<number[]> {
-    const { stdout } = await this.call(this.dirOf(rec), ["ps", "--format", "json", rec.id], "ps failed");
+  async ps(h: Handle<OciRef>): Promise<number[]> {
+    const { stdout } = await this.call(this.at(h), ["ps", "--format", "json", h.id], "ps failed");
     let pids: unknown;
     try {
       pids = JSON.parse(stdout);
@@ -254,21 +270,27 @@ export class OciCliBackend implements Backend {
     return pids as number[];
   }
 
-  async pause(rec: ContainerRecord): Promise<void> {
-    await this.call(this.dirOf(rec), ["pause", rec.id], "pause failed");
+  async pause(h: Handle<OciRef>): Promise<void> {
+    await this.call(this.at(h), ["pause", h.id], "pause failed");
   }
 
-  async resume(rec: ContainerRecord): Promise<void> {
-    await this.call(this.dirOf(rec), ["resume", rec.id], "resume failed");
+  async resume(h: Handle<OciRef>): Promise<void> {
+    await this.call(this.at(h), ["resume", h.id], "resume failed");
   }
 
-  async update(rec: ContainerRecord, flags: readonly string[]): Promise<void> {
-    const refused = this.settings.name === "crun" ? flags.filter((f) => /^--(l3-cache-schema|mem-bw-schema)=/.test(f)).map((f) => f.split("=")[0]) : [];
-    if (refused.length > 0) throw new UnsupportedError(`the crun backend cannot honour update ${refused.join(", ")}`);
-    await this.call(this.dirOf(rec), ["update", ...flags, rec.id], "update failed", { stdio: "stdin" });
+  async update(h: Handle<OciRef>, flags: readonly string[]): Promise<void> {
+    const refused = this.settings.updateRefusals?.(flags) ?? [];
+    if (refused.length > 0) throw new UnsupportedError(`the ${this.name} backend cannot honour update ${refused.join(", ")}`);
+    await this.call(this.at(h), ["update", ...flags, h.id], "update failed", { stdio: "stdin" });
   }
 
   async health(): Promise<HealthReport> {
+    const r = await this.toolHealth();
+    return this.settings.healthNote === undefined ? r : { ...r, details: [this.settings.healthNote, ...r.details] };
+  }
+
+  /** The runtime binary's version lines, or why it cannot run. */
+  protected async toolHealth(): Promise<HealthReport> {
     const result = await run(this.settings.binary, ["--version"], { timeoutMs: 10_000 });
     if (result.exitCode !== 0) {
       return {
@@ -280,20 +302,6 @@ export class OciCliBackend implements Backend {
     const lines = String(result.stdout).split("\n").filter((l) => l.trim() !== "");
     return { backend: this.name, ok: true, details: [`${this.settings.binary}: ${lines.slice(0, 2).join(", ")}`] };
   }
-
-  dirOf(rec: ContainerRecord): string {
-    const root = rec.nexcage.ref["root"];
-    if (typeof root !== "string") throw new BackendError(`state of container ${rec.id} has no ${this.name} root`);
-    return join(root, "..");
-  }
-}
-
-/** exec flags crun 1.8.1 does not have: refused rather than dropped. */
-function crunExecRefusals(req: ExecRequest): string[] {
-  const out: string[] = [];
-  if (req.additionalGids.length > 0) out.push("--additional-gids");
-  if (req.ignorePaused) out.push("--ignore-paused");
-  return out;
 }
 
 function signalNumber(name: string): number {

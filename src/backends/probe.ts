@@ -1,34 +1,35 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { isSameLiveProcess } from "../proc/stat.js";
-import type { ContainerRecord } from "../state/record.js";
-import type { Probe } from "./backend.js";
+import type { Handle, Probe } from "./contract.js";
 
-/**
- * Live status of a container whose init is a host process (crun, runc): alive with the recorded
- * start time means the recorded status holds; otherwise it has stopped. Costs one read of /proc,
- * no runtime call, and never trusts a pid that was reused. A record still `created` whose
- * container has started (`startedAlready`: a start that crashed before writing its record) reads
- * `running`.
- */
-export function probeInitProcess(rec: ContainerRecord, startedAlready?: () => boolean): Probe {
-  const start = rec.nexcage.pidStartTime;
-  const alive = rec.pid > 0 && start !== undefined && isSameLiveProcess(rec.pid, start);
-  if (!alive) return { status: "stopped", pid: 0 };
-  if ((rec.status === "created" || rec.status === "creating") && startedAlready?.()) return { status: "running", pid: rec.pid };
-  return { status: rec.status === "creating" ? "created" : rec.status === "stopped" ? "running" : rec.status, pid: rec.pid };
+/** What crun and runc keep in the record: their state root (<root>/<id>/<backend>), and which crun driver made it. */
+export interface OciRef {
+  readonly root: string;
+  readonly driver?: "libcrun";
 }
 
 /**
- * crun and runc (`rec.nexcage.ref.root` is their state root): the container has started once its
- * exec fifo is gone, whatever nexcage's record says.
+ * Live status of a container whose init is a host process: alive with the recorded start time
+ * means the recorded status holds; otherwise it has stopped. Costs one read of /proc, no runtime
+ * call, and never trusts a pid that was reused. A handle still `created` whose container has
+ * started (`startedAlready`: a start that crashed before writing its record) reads `running`.
  */
-export function ociStartedAlready(rec: ContainerRecord): boolean {
-  const root = rec.nexcage.ref["root"];
-  return typeof root === "string" && !existsSync(join(root, rec.id, "exec.fifo"));
+export function probeInitProcess(h: Handle<object>, startedAlready?: () => boolean): Probe {
+  const start = h.pidStartTime;
+  const alive = h.pid > 0 && start !== undefined && isSameLiveProcess(h.pid, start);
+  if (!alive) return { status: "stopped", pid: 0 };
+  if ((h.status === "created" || h.status === "creating") && startedAlready?.()) return { status: "running", pid: h.pid };
+  return { status: h.status === "creating" ? "created" : h.status === "stopped" ? "running" : h.status, pid: h.pid };
+}
+
+/** crun and runc: the container has started once its exec fifo is gone, whatever nexcage's record says. */
+export function ociStartedAlready(h: Handle<OciRef>): boolean {
+  const root: unknown = h.ref.root;
+  return typeof root === "string" && !existsSync(join(root, h.id, "exec.fifo"));
 }
 
 /** The live status of a crun or runc container: its init in /proc, its exec fifo for a crashed start. */
-export function probeOciContainer(rec: ContainerRecord): Probe {
-  return probeInitProcess(rec, () => ociStartedAlready(rec));
+export function probeOciContainer(h: Handle<OciRef>): Probe {
+  return probeInitProcess(h, () => ociStartedAlready(h));
 }

@@ -63,7 +63,8 @@ export function loadConfig(flag: string | undefined, env: NodeJS.ProcessEnv = pr
   });
 }
 
-const DEFAULTS_SOURCE = "built-in defaults";
+/** The source named for a configuration made of the built-in defaults alone (no file). */
+export const DEFAULTS_SOURCE = "built-in defaults";
 
 function defaults(memo: ConfigMemo | undefined): LoadedConfig {
   return validated(DEFAULTS_SOURCE, undefined, memo, () => ({}));

@@ -1,39 +1,16 @@
+import { crunSettingsSchema } from "../backends/crun/settings.js";
 import { proxmoxLxcSettingsSchema } from "../backends/proxmox-lxc/settings.js";
 import { proxmoxVmSettingsSchema } from "../backends/proxmox-vm/settings.js";
+import { runcSettingsSchema } from "../backends/runc/settings.js";
 import { imagesSettingsSchema } from "../images/settings.js";
-import { BACKEND_NAMES } from "../backends/names.js";
-import {
-  _default,
-  array,
-  enum as zEnum,
-  extend,
-  lazy,
-  maximum,
-  minLength,
-  number,
-  optional,
-  positive,
-  prefault,
-  record,
-  refine,
-  strictObject,
-  string,
-  superRefine,
-  type output,
-  type input,
-} from "zod/mini";
-
-export { BACKEND_NAMES, type BackendName } from "../backends/names.js";
+import { BACKEND_NAMES } from "../names.js";
+import { _default, array, enum as zEnum, lazy, minLength, optional, prefault, record, refine, strictObject, string, superRefine, type output, type input } from "zod/mini";
+import { seconds } from "./values.js";
 
 // zod/mini, not zod: the classic API binds every method onto every schema it builds, which cost
 // ~20 ms of CPU per call. The schema is built on its first use (lazy), so a command that reads no
 // config (state, list) never builds it (docs/performance.md).
 function buildConfigSchema() {
-  const absolutePath = string().check(
-    minLength(1),
-    refine((p: string) => p.startsWith("/") && !p.includes("\0"), { message: "must be an absolute path" }),
-  );
-
   const backendName = zEnum(BACKEND_NAMES);
 
   const regexSource = string().check(
@@ -46,8 +23,6 @@ function buildConfigSchema() {
       }
     }),
   );
-
-  const seconds = (dflt: number) => _default(number().check(positive(), maximum(3600)), dflt);
 
   /**
    * One routing rule: every condition given must match; the first matching rule wins.
@@ -67,38 +42,18 @@ function buildConfigSchema() {
     }),
   );
 
-  const ociCliBackend = (defaultPath: string) =>
-    strictObject({
-      /** The runtime binary. */
-      path: _default(absolutePath, defaultPath),
-      /** Seconds one call of the runtime may take before it is killed. */
-      timeoutSeconds: seconds(60),
-    });
-
-  const crunBackendSchema = extend(ociCliBackend("/usr/bin/crun"), {
-    /** auto: libcrun through FFI when it loads and passes its check, else the crun CLI. */
-    driver: _default(zEnum(["auto", "libcrun", "cli"]), "auto"),
-    libcrunPath: optional(absolutePath),
-  });
-
   return strictObject({
     $schema: optional(string()),
     /** Backend used when no routing rule matches. */
     defaultBackend: _default(backendName, "crun"),
     routing: _default(array(routingRuleSchema), []),
+    // each backend's settings schema lives in its own folder
     backends: prefault(
       strictObject({
-        crun: prefault(crunBackendSchema, {}),
-        runc: prefault(ociCliBackend("/usr/sbin/runc"), {}),
+        crun: prefault(crunSettingsSchema, {}),
+        runc: prefault(runcSettingsSchema, {}),
         "proxmox-lxc": prefault(proxmoxLxcSettingsSchema, {}),
-        "proxmox-vm": prefault(
-          proxmoxVmSettingsSchema.check(
-            refine((s) => s.template === undefined || s.image === undefined, {
-              message: "give either template (a VMID to clone) or image (a disk to import), not both",
-            }),
-          ),
-          {},
-        ),
+        "proxmox-vm": prefault(proxmoxVmSettingsSchema, {}),
       }),
       {},
     ),

@@ -4,7 +4,7 @@ import type { Config } from "../config/schema.js";
 import { BackendError, InvalidArgumentError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { entryFor, readPullRecord, writePullRecord, type ImageEntry } from "./image-store.js";
-import { resolveStorage } from "./locate.js";
+import { resolveStorage } from "./template-storage.js";
 import { archiveFileName, parseImageReference, type RegistryReference } from "./reference.js";
 import { pullError } from "./skopeo-errors.js";
 import { dockerSource, skopeoCopy } from "./skopeo.js";

@@ -2,7 +2,7 @@ import type { Config } from "../config/schema.js";
 import { BackendError, InvalidArgumentError } from "../errors.js";
 import type { ContainerRecord } from "../state/record.js";
 import { removeEntry, type ImageEntry } from "./image-store.js";
-import { findStored } from "./find.js";
+import { findStored } from "./stored-image.js";
 import { parseImageReference } from "./reference.js";
 
 /**

@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import type { Config } from "../config/schema.js";
 import { BackendError } from "../errors.js";
 import type { Logger } from "../log.js";
-import { findStored, storedLocation } from "./find.js";
+import { findStored, storedLocation } from "./stored-image.js";
 import type { ImageEntry } from "./image-store.js";
 import { pullImage } from "./pull.js";
 import { TEMPLATE_EXTENSION, type ImageReference } from "./reference.js";

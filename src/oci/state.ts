@@ -1,5 +1,5 @@
 import type { ContainerRecord } from "../state/record.js";
-import type { Status } from "../runtime/status.js";
+import type { Status } from "../names.js";
 
 /** The runtime-spec version nexcage's state documents follow. */
 export const OCI_VERSION = "1.0.2";

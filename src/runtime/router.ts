@@ -1,5 +1,5 @@
-import type { BackendName, Config, RoutingRule } from "../config/schema.js";
-import { BACKEND_NAMES } from "../config/schema.js";
+import type { Config, RoutingRule } from "../config/schema.js";
+import { BACKEND_NAMES, type BackendName } from "../names.js";
 import { InvalidArgumentError } from "../errors.js";
 
 /** A bundle annotation naming a backend always wins over the rules. */

@@ -1,4 +1,5 @@
-import { LockTimeoutError } from "../errors.js";
+import { withBackoff } from "../backoff.js";
+import { ContainerBusyError } from "../errors.js";
 import { nameDigest } from "./name-digest.js";
 
 // node:net is imported when a lock is taken, not when this module loads: commands that take no
@@ -63,41 +64,8 @@ async function tryBind(name: string): Promise<Held | undefined> {
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export async function acquireLock(root: string, id: string, timeoutMs: number): Promise<Lock> {
   const name = lockName(root, id);
-  const deadline = Date.now() + timeoutMs;
-  let wait = 2;
-  for (;;) {
-    const server = await tryBind(name);
-    if (server) {
-      return {
-        release: () => server.close(),
-      };
-    }
-    if (Date.now() >= deadline) {
-      throw new LockTimeoutError(`container ${id} is busy: another nexcage operation holds it`);
-    }
-    await sleep(wait);
-    wait = Math.min(wait * 2, 50);
-  }
-}
-
-/** Runs `fn` while holding the id's lock. */
-export async function withLock<T>(root: string, id: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
-  const lock = await acquireLock(root, id, timeoutMs);
-  try {
-    return await fn();
-  } finally {
-    await lock.release();
-  }
-}
-
-/** True when some process holds the id's lock right now (used to tell `creating` from a crashed create). */
-export async function isLocked(root: string, id: string): Promise<boolean> {
-  const server = await tryBind(lockName(root, id));
-  if (!server) return true;
-  await server.close();
-  return false;
+  const server = await withBackoff(timeoutMs, () => tryBind(name), () => new ContainerBusyError(id));
+  return { release: () => server.close() };
 }

@@ -1,5 +1,4 @@
-import { BACKEND_NAMES } from "../backends/names.js";
-import { STATUSES } from "../runtime/status.js";
+import { BACKEND_NAMES, STATUSES } from "../names.js";
 import type { ContainerRecord } from "./record.js";
 
 // The check of a state.json as read, written out by hand: building the zod schema of record.ts

@@ -1,6 +1,5 @@
 import { enum as zEnum, int, lazy, nonnegative, object, optional, positive, record, string, unknown, type output } from "zod/mini";
-import { BACKEND_NAMES } from "../backends/names.js";
-import { STATUSES } from "../runtime/status.js";
+import { BACKEND_NAMES, STATUSES } from "../names.js";
 
 /**
  * What nexcage keeps per container in <root>/<id>/state.json: the OCI state fields plus a `nexcage`

@@ -1,10 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { signalsInitItself } from "../../src/backends/backend.js";
-import type { BackendName } from "../../src/backends/names.js";
-import type { Status } from "../../src/runtime/status.js";
-import type { ContainerRecord } from "../../src/state/record.js";
-
-const rec = (backend: BackendName, pid = 4242) => ({ id: "c", pid, nexcage: { backend } }) as unknown as ContainerRecord;
+import { signalsInitItself } from "../../src/backends/registry.js";
+import type { BackendName, Status } from "../../src/names.js";
 
 describe("signalsInitItself: which kills skip the runtime", () => {
   it.each<[BackendName, Status, boolean, number, boolean]>([
@@ -26,6 +22,6 @@ describe("signalsInitItself: which kills skip the runtime", () => {
     ["proxmox-lxc", "running", false, 4242, false],
     ["proxmox-vm", "running", false, 4242, false],
   ])("%s %s all=%s pid=%d -> %s", (backend, status, all, pid, expected) => {
-    expect(signalsInitItself(rec(backend, pid), status, all)).toBe(expected);
+    expect(signalsInitItself(backend, { pid }, status, all)).toBe(expected);
   });
 });

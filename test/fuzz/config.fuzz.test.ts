@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
-import { BACKEND_NAMES } from "../../src/config/schema.js";
+import { BACKEND_NAMES } from "../../src/names.js";
 import { ConfigError } from "../../src/errors.js";
 import { isOneLine, keyArb, mutate, mutationArb, nastyString, params, timeoutFor, withinMs } from "./_fuzz.js";
 

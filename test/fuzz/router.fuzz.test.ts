@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
-import { BACKEND_NAMES, type BackendName } from "../../src/config/schema.js";
+import { BACKEND_NAMES, type BackendName } from "../../src/names.js";
 import { InvalidArgumentError } from "../../src/errors.js";
 import { BACKEND_ANNOTATION, globMatch, route } from "../../src/runtime/router.js";
 import { NASTY_KEYS, nastyString, params, timeoutFor, withinMs } from "./_fuzz.js";

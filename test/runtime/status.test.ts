@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { isAllowed, transition, type Operation, type Status } from "../../src/runtime/status.js";
+import type { Status } from "../../src/names.js";
+import { execTransition, stopNeeded, transition, type Operation } from "../../src/runtime/status.js";
 
 const table: Array<[Operation, Status, Status | RegExp]> = [
   ["start", "created", "running"],
@@ -27,11 +28,34 @@ const table: Array<[Operation, Status, Status | RegExp]> = [
 describe("status transitions", () => {
   it.each(table)("%s from %s", (op, from, expected) => {
     if (expected instanceof RegExp) {
-      expect(isAllowed(op, from)).toBe(false);
       expect(() => transition(op, "c1", from)).toThrowError(expected);
     } else {
-      expect(isAllowed(op, from)).toBe(true);
       expect(transition(op, "c1", from)).toBe(expected);
     }
+  });
+});
+
+describe("the exceptions beside the table", () => {
+  it("exec refused by the table exits 255 with the table's message", () => {
+    expect(() => execTransition("c1", "stopped")).toThrowError(/^cannot exec in a stopped container$/);
+    let refused: unknown;
+    try {
+      execTransition("c1", "paused");
+    } catch (e) {
+      refused = e;
+    }
+    expect(refused).toMatchObject({ message: "cannot exec in a paused container", exitCode: 255 });
+    expect(execTransition("c1", "running")).toBe("running");
+  });
+
+  it.each<[Status, boolean | RegExp]>([
+    ["stopped", false],
+    ["running", true],
+    ["created", true],
+    ["paused", true],
+    ["creating", /^container c1 is still being created$/],
+  ])("stop from %s", (from, expected) => {
+    if (expected instanceof RegExp) expect(() => stopNeeded("c1", from)).toThrowError(expected);
+    else expect(stopNeeded("c1", from)).toBe(expected);
   });
 });

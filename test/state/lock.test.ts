@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { beforeAll, describe, expect, it } from "vitest";
-import { acquireLock, isLocked, lockName } from "../../src/state/lock.js";
+import { acquireLock, lockName } from "../../src/state/lock.js";
+import { isLocked } from "../fixtures/lock-probe.js";
 
 const holderSource = join(import.meta.dirname, "..", "fixtures", "lock-holder.ts");
 const holder = join(mkdtempSync(join(tmpdir(), "nexcage-lock-bin-")), "lock-holder.mjs");

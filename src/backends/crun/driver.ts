@@ -24,6 +24,8 @@ export interface DriverFacts {
 
 export interface DriverChoice {
   readonly driver: DriverName;
+  /** The setting that decided (the config's, or $NEXCAGE_CRUN_DRIVER over it). */
+  readonly setting: DriverSetting;
   readonly reason: string;
   /** Set when the libcrun driver was chosen. */
   readonly libraryPath?: string;
@@ -43,14 +45,14 @@ export function driverSetting(configured: DriverSetting, env: string | undefined
  */
 export function chooseDriver(f: DriverFacts): DriverChoice {
   const { setting, from } = driverSetting(f.configured, f.env);
-  if (setting === "cli") return { driver: "cli", reason: `${from} is cli` };
+  if (setting === "cli") return { driver: "cli", setting, reason: `${from} is cli` };
   const problem =
     "missing" in f.library ? f.library.missing : !f.executable.protected ? f.executable.reason : undefined;
   if (problem === undefined && "path" in f.library) {
-    return { driver: "libcrun", reason: `${from} is ${setting}; ${f.executable.reason}`, libraryPath: f.library.path };
+    return { driver: "libcrun", setting, reason: `${from} is ${setting}; ${f.executable.reason}`, libraryPath: f.library.path };
   }
   if (setting === "libcrun") throw new UnsupportedError(`crun driver libcrun (${from}) cannot be used: ${problem}`);
-  return { driver: "cli", reason: `${from} is auto and libcrun is not usable: ${problem}` };
+  return { driver: "cli", setting, reason: `${from} is auto and libcrun is not usable: ${problem}` };
 }
 
 /** The library: the configured path only, else the system location, else this checkout's build. */

@@ -1,58 +1,73 @@
-import { existsSync, readdirSync, readlinkSync, rmSync, statSync } from "node:fs";
+import { readdirSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { crashPoint } from "../../crash-point.js";
-import { BackendError } from "../../errors.js";
+import { BackendError, NotRunningError } from "../../errors.js";
 import type { Signal } from "../../oci/signals.js";
 import { isSameLiveProcess, readProcStat } from "../../proc/stat.js";
-import type { ContainerRecord } from "../../state/record.js";
-import type { Backend, BackendContext, Created, CreateRequest, HealthReport, Probe } from "../backend.js";
+import type { BackendContext, CreateRequest, Handle } from "../contract.js";
+import { GuestBackend, type GuestCreateJob, type GuestRef } from "../proxmox/guest-backend.js";
 import { appendRawLines } from "./conf-file.js";
 import { PctError } from "./pct-errors.js";
-import { guestProbe, startMarked, startedMarker } from "../proxmox/guest-probe.js";
-import { toolsPresent, vmidOf } from "../proxmox/guest-ref.js";
-import { purgeIntent, readIntent, writeIntent } from "../proxmox/intent.js";
-import { withFreeVmid } from "../proxmox/vmid.js";
-import { parseStatus, runPve, type PveTools } from "./pct.js";
+import { runPve } from "./pct.js";
 import { planContainer } from "./plan.js";
 import { packRootfs, partialArchive, templateFileName } from "./rootfs.js";
 import type { ProxmoxLxcSettings } from "./settings.js";
 
-/** Written before `pct create`, so a crash can always be cleaned up from the id alone. */
-const INTENT = "proxmox-lxc.json";
-/**
- * Written before `pct start` (removed if it fails): a CT that is not running while its record still
- * says `created` ran and stopped, after a start that crashed before it could record the init.
- */
-const STARTED = "proxmox-lxc.started";
-/** Retries of `pvesh get /cluster/nextid` when parallel creates took its answer first (a vmidRange is tried in full). */
-const MAX_VMID_TRIES = 20;
+/** The CT's VMID, the template it was made from, and the archive packed from the bundle (removed with the CT). */
+export interface LxcRef extends GuestRef {
+  readonly template: string;
+  readonly archive?: string;
+}
 
 /**
  * An OCI container as a Proxmox CT: the bundle's rootfs becomes a template archive, `pct create`
  * makes the CT from it with options from the pure plan, raw lxc lines go into its config under
- * Proxmox's lock. Signals go from the host to the CT init's host pid.
+ * Proxmox's lock. Signals go from the host to the CT init's host pid. The lifecycle's shape
+ * (intent, VMID, started marker, status, destroy) is GuestBackend's.
  */
-export class ProxmoxLxcBackend implements Backend {
+export class ProxmoxLxcBackend extends GuestBackend<LxcRef> {
   readonly name = "proxmox-lxc" as const;
-  private readonly tools: PveTools;
 
   constructor(
-    private readonly s: ProxmoxLxcSettings,
-    private readonly ctx: BackendContext,
+    private readonly settings: ProxmoxLxcSettings,
+    ctx: BackendContext,
   ) {
-    this.tools = { pct: s.pct, pvesh: s.pvesh, timeoutMs: s.timeoutSeconds * 1000, log: ctx.log };
+    const tools = { pct: settings.pct, pvesh: settings.pvesh, timeoutMs: settings.timeoutSeconds * 1000, log: ctx.log };
+    super(
+      {
+        backend: "proxmox-lxc",
+        guest: "ct",
+        crashPoints: {
+          "intent-written": () => crashPoint("proxmox-lxc:intent-written"),
+          "vmid-chosen": () => crashPoint("proxmox-lxc:vmid-chosen"),
+          created: () => crashPoint("proxmox-lxc:ct-created"),
+          started: () => crashPoint("proxmox-lxc:ct-started"),
+          destroyed: () => crashPoint("proxmox-lxc:ct-destroyed"),
+        },
+        paths: [["pct", settings.pct], ["pvesh", settings.pvesh]],
+        confDir: settings.confDir,
+        vmidRange: settings.vmidRange,
+        run: (args, what, vmid) => runPve(tools, "pct", args, what, vmid),
+        nextId: () => runPve(tools, "pvesh", ["get", "/cluster/nextid"], "create failed"),
+        isTaken: (e) => e instanceof PctError && e.kind === "vmid-taken",
+        isMissing: (e) => e instanceof PctError && e.kind === "ct-missing",
+        destroyCommands: (vmid, force) => [["destroy", String(vmid), "--purge", ...(force ? ["--force"] : [])]],
+      },
+      ctx,
+    );
   }
 
-  private pct(args: readonly string[], what: string, vmid?: number) {
-    return runPve(this.tools, "pct", args, what, vmid);
+  private get timeoutMs(): number {
+    return this.settings.timeoutSeconds * 1000;
   }
 
-  async create(req: CreateRequest): Promise<Created> {
+  protected async prepare(req: CreateRequest): Promise<GuestCreateJob<LxcRef>> {
+    const s = this.settings;
     const plan = planContainer({
       id: req.id,
       bundlePath: req.bundle.path,
       spec: req.bundle.spec,
-      settings: this.s,
+      settings: s,
       isDirectory: (p) => {
         try {
           return statSync(p).isDirectory();
@@ -61,65 +76,41 @@ export class ProxmoxLxcBackend implements Backend {
         }
       },
       consoleSocket: req.consoleSocket !== undefined,
-      imageMappedByProxmox: req.template?.oci === true,
+      imageMappedByProxmox: req.volume?.oci === true,
     });
     for (const note of plan.notes) this.ctx.log.warn({ id: req.id }, `proxmox-lxc: ${note}`);
     let files: string[] = [];
     let template: string;
     let archive: string | undefined;
-    if (req.template !== undefined) {
+    if (req.volume !== undefined) {
       // a Proxmox template or OCI archive (create --image): pct extracts it; nothing of ours to pack or remove later
-      template = req.template.volid;
+      template = req.volume.volid;
     } else {
       const fileName = templateFileName(req.id);
-      archive = join(this.s.templateDir, fileName);
+      archive = join(s.templateDir, fileName);
       files = [archive];
-      writeIntent(req.dir, INTENT, { files });
-      crashPoint("proxmox-lxc:intent-written");
-      await packRootfs(req.bundle.rootfs, this.s.templateDir, fileName, this.tools.timeoutMs);
+      this.intend(req.dir, files);
+      await packRootfs(req.bundle.rootfs, s.templateDir, fileName, this.timeoutMs);
       crashPoint("proxmox-lxc:template-packed");
-      template = `${this.s.templateStorage}:vztmpl/${fileName}`;
+      template = `${s.templateStorage}:vztmpl/${fileName}`;
     }
-    const vmid = await withFreeVmid(
-      { range: this.s.vmidRange, nextId: () => runPve(this.tools, "pvesh", ["get", "/cluster/nextid"], "create failed") },
-      async (candidate) => {
-        writeIntent(req.dir, INTENT, { files, vmid: candidate });
-        crashPoint("proxmox-lxc:vmid-chosen");
-        await this.pct(["create", String(candidate), template, ...plan.createOptions], "create failed", candidate);
-        crashPoint("proxmox-lxc:ct-created");
-      },
-      (e) => {
-        const taken = e instanceof PctError && e.kind === "vmid-taken";
-        if (taken) this.ctx.log.debug({ id: req.id }, "proxmox-lxc: VMID taken, trying another");
-        return taken;
-      },
-      MAX_VMID_TRIES,
-    );
-    await appendRawLines(join(this.s.confDir, `${vmid}.conf`), join(this.s.lockDir, `pve-config-${vmid}.lock`), plan.lxcLines, this.tools.timeoutMs);
-    return { ref: { vmid, template, ...(archive !== undefined ? { archive } : {}), dir: req.dir }, pid: 0 };
+    return {
+      files,
+      makeArgs: (vmid) => ["create", String(vmid), template, ...plan.createOptions],
+      finish: (vmid) => appendRawLines(join(s.confDir, `${vmid}.conf`), join(s.lockDir, `pve-config-${vmid}.lock`), plan.lxcLines, this.timeoutMs),
+      ref: (vmid) => ({ vmid, template, ...(archive !== undefined ? { archive } : {}) }),
+    };
   }
 
-  async start(rec: ContainerRecord): Promise<{ pid: number }> {
-    const vmid = vmidOf(rec);
-    await startMarked(rec, STARTED, () => this.pct(["start", String(vmid)], "start failed", vmid));
-    crashPoint("proxmox-lxc:ct-started");
-    const status = parseStatus(await this.pct(["status", String(vmid), "--verbose"], "start failed", vmid));
-    const pid = Number(status["pid"]);
-    if (status["status"] !== "running" || !Number.isInteger(pid) || pid <= 0) {
-      throw new BackendError(`start failed: Proxmox CT ${vmid} did not stay running`);
-    }
-    return { pid };
-  }
-
-  async kill(rec: ContainerRecord, signal: Signal, all: boolean): Promise<void> {
-    let pid = rec.pid;
-    let start = rec.nexcage.pidStartTime;
-    if (pid <= 0 && rec.status === "created") {
+  async kill(h: Handle<LxcRef>, signal: Signal, all: boolean): Promise<void> {
+    let pid = h.pid;
+    let start = h.pidStartTime;
+    if (pid <= 0 && h.status === "created") {
       // started by a `start` that crashed before recording the init: Proxmox knows its pid
-      pid = (await this.probe(rec)).pid;
+      pid = (await this.probe(h)).pid;
       start = pid > 0 ? readProcStat(pid)?.startTime : undefined;
     }
-    if (pid <= 0 || start === undefined || !isSameLiveProcess(pid, start)) throw new BackendError("container not running");
+    if (pid <= 0 || start === undefined || !isSameLiveProcess(pid, start)) throw new NotRunningError();
     const targets = all ? processesInPidNamespaceOf(pid) : [pid];
     for (const pid of targets) {
       try {
@@ -130,49 +121,19 @@ export class ProxmoxLxcBackend implements Backend {
     }
   }
 
-  async delete(rec: ContainerRecord, force: boolean): Promise<void> {
-    const vmid = vmidOf(rec);
-    await this.destroy(vmid, force);
-    crashPoint("proxmox-lxc:ct-destroyed");
-    const archive = rec.nexcage.ref["archive"];
-    if (typeof archive === "string") rmSync(archive, { force: true });
+  protected ownFiles(h: Handle<LxcRef>): string[] {
+    const archive: unknown = h.ref.archive;
+    return typeof archive === "string" ? [archive] : [];
   }
 
-  private async destroy(vmid: number, force: boolean): Promise<void> {
-    try {
-      await this.pct(["destroy", String(vmid), "--purge", ...(force ? ["--force"] : [])], "delete failed", vmid);
-    } catch (e) {
-      if (e instanceof PctError && e.kind === "ct-missing") return;
-      throw e;
-    }
+  /** A crash while tar ran leaves its output under the temporary name. */
+  protected override purgeFiles(files: readonly string[]): void {
+    for (const f of files) rmSync(partialArchive(f), { force: true });
   }
 
-  async purge(id: string, dir: string): Promise<void> {
-    const intent = readIntent(dir, INTENT);
-    await purgeIntent(id, intent, this.s.confDir, (vmid) => this.destroy(vmid, true));
-    // a crash while tar ran leaves its output under the temporary name
-    for (const f of intent.files ?? []) rmSync(partialArchive(f), { force: true });
-  }
-
-  async probe(rec: ContainerRecord): Promise<Probe> {
-    const vmid = vmidOf(rec);
-    let status: Record<string, string>;
-    try {
-      status = parseStatus(await this.pct(["status", String(vmid), "--verbose"], "state failed", vmid));
-    } catch (e) {
-      if (e instanceof PctError && e.kind === "ct-missing") return { status: "stopped", pid: 0 };
-      throw e;
-    }
-    const marker = startedMarker(rec, STARTED);
-    return guestProbe(rec, { running: status["status"] === "running", pid: Number(status["pid"]), startedBefore: marker !== undefined && existsSync(marker) });
-  }
-
-  async health(): Promise<HealthReport> {
-    const tools = toolsPresent([["pct", this.s.pct], ["pvesh", this.s.pvesh]]);
-    const details = tools.details;
-    const ok = tools.ok;
-    details.push(`storage ${this.s.storage}, templates ${this.s.templateStorage} (${this.s.templateDir}), bridge ${this.s.bridge}`);
-    return { backend: this.name, ok, details };
+  protected healthDetails(): { ok: boolean; details: string[] } {
+    const s = this.settings;
+    return { ok: true, details: [`storage ${s.storage}, templates ${s.templateStorage} (${s.templateDir}), bridge ${s.bridge}`] };
   }
 }
 
@@ -196,7 +157,6 @@ function processesInPidNamespaceOf(init: number): number[] {
   return out;
 }
 
-export function createProxmoxLxcBackend(ctx: BackendContext): Backend {
-  const s = ctx.config.backends["proxmox-lxc"];
-  return new ProxmoxLxcBackend(s, ctx);
+export function createProxmoxLxcBackend(ctx: BackendContext): ProxmoxLxcBackend {
+  return new ProxmoxLxcBackend(ctx.config.backends["proxmox-lxc"], ctx);
 }

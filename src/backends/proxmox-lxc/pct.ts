@@ -14,5 +14,3 @@ export function runPve(tools: PveTools, which: "pct" | "pvesh", args: readonly s
   const file = which === "pct" ? tools.pct : tools.pvesh;
   return runTool({ backend: "proxmox-lxc", name: which, file, timeoutMs: tools.timeoutMs, log: tools.log }, args, (stderr, code) => pctError(what, stderr, code, vmid));
 }
-
-export { parseNextId, parseStatus } from "../proxmox/pve-output.js";

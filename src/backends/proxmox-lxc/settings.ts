@@ -1,5 +1,6 @@
 import { _default, array, boolean, enum as zEnum, lazy, maximum, number, optional, positive, regex, strictObject, string, type output } from "zod/mini";
-import { absolutePath, bridgeName, ipv4, ipv4Config, storageId, tag, vmidRange } from "../proxmox/pve-schema.js";
+import { absolutePath, seconds } from "../../config/values.js";
+import { bridgeName, ipv4, ipv4Config, storageId, tag, vmidRange } from "../proxmox/pve-schema.js";
 
 /** Built on first use, like the config schema it is part of. */
 function buildSettingsSchema() {
@@ -33,7 +34,7 @@ function buildSettingsSchema() {
       ),
     ),
     tags: _default(array(tag()), []),
-    timeoutSeconds: _default(number().check(positive(), maximum(3600)), 300),
+    timeoutSeconds: seconds(300),
     /**
      * create --image with an OCI archive in template storage: `unpack` (nexcage unpacks it and maps its
      * config, any PVE version) or `pct` (the archive goes to `pct create`, which maps it; PVE >= 9.1).

@@ -1,5 +1,5 @@
 import { execProcess, execResult, guestArgv, parseExecPid, parseExecStatus, parsePids, PS_ARGV, qmGuestExecArgs, type ExecStatus, type ProcessDefaults } from "./guest-exec.js";
-import type { ExecRequest } from "../backend.js";
+import type { ExecRequest } from "../contract.js";
 
 /** Runs one qm call (argv without `qm`), failing with a QmError for `what`. */
 export type Qm = (args: readonly string[], what: string) => Promise<string>;

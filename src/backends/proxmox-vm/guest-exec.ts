@@ -1,5 +1,5 @@
 import { BackendError, InvalidArgumentError, UnsupportedError } from "../../errors.js";
-import type { ExecRequest } from "../backend.js";
+import type { ExecRequest } from "../contract.js";
 import { SERVICE_NAME } from "./unit.js";
 
 /** The process `exec` runs in the guest: the container's process settings with exec's overrides, as runc merges them. */

@@ -1,5 +1,6 @@
-import { _default, array, boolean, enum as zEnum, int, lazy, maximum, minimum, minLength, number, optional, positive, refine, strictObject, string, type output } from "zod/mini";
-import { absolutePath, bridgeName, ipv4, ipv4Config, storageId, tag, vmid, vmidRange } from "../proxmox/pve-schema.js";
+import { _default, array, boolean, enum as zEnum, int, lazy, maximum, minimum, minLength, optional, refine, strictObject, string, type output } from "zod/mini";
+import { absolutePath, seconds } from "../../config/values.js";
+import { bridgeName, ipv4, ipv4Config, storageId, tag, vmid, vmidRange } from "../proxmox/pve-schema.js";
 
 /** Built on first use, like the config schema it is part of. */
 function buildSettingsSchema() {
@@ -48,13 +49,19 @@ function buildSettingsSchema() {
     /** When the guest has not powered off within that timeout: `qm stop` it (true) or report the failure (false). */
     stopAfterShutdownTimeout: _default(boolean(), true),
     /** Seconds one qm call may take (create with an image import can be slow). */
-    timeoutSeconds: _default(number().check(positive(), maximum(3600)), 600),
+    timeoutSeconds: seconds(600),
     /** Where Proxmox keeps VM configs (/etc/pve/qemu-server links to this node's directory). */
     confDir: _default(absolutePath(), "/etc/pve/qemu-server"),
   });
 }
 
-/** backends."proxmox-vm" in the config file. */
-export const proxmoxVmSettingsSchema = lazy(buildSettingsSchema);
+/** backends."proxmox-vm" in the config file; a VM is made from a template or from an image, never both. */
+export const proxmoxVmSettingsSchema = lazy(() =>
+  buildSettingsSchema().check(
+    refine((s) => s.template === undefined || s.image === undefined, {
+      message: "give either template (a VMID to clone) or image (a disk to import), not both",
+    }),
+  ),
+);
 
 export type ProxmoxVmSettings = output<typeof proxmoxVmSettingsSchema>;

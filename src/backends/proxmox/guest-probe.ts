@@ -1,8 +1,7 @@
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isSameLiveProcess } from "../../proc/stat.js";
-import type { ContainerRecord } from "../../state/record.js";
-import type { Probe } from "../backend.js";
+import type { Handle, Probe } from "../contract.js";
 
 /** What `pct|qm status --verbose` said about the guest. */
 export interface GuestStatus {
@@ -20,35 +19,34 @@ export interface GuestStatus {
  * outside nexcage, and the container is stopped; a stopped guest is `created` until its first start
  * (begun, even if the start crashed before recording it).
  */
-export function guestProbe(rec: ContainerRecord, g: GuestStatus): Probe {
+export function guestProbe(h: Pick<Handle, "status" | "pidStartTime">, g: GuestStatus): Probe {
   if (g.running) {
-    if (rec.status === "created") return { status: "running", pid: g.pid };
-    const start = rec.nexcage.pidStartTime;
-    if (start !== undefined && isSameLiveProcess(g.pid, start)) return { status: (g.paused ?? rec.status === "paused") ? "paused" : "running", pid: g.pid };
+    if (h.status === "created") return { status: "running", pid: g.pid };
+    const start = h.pidStartTime;
+    if (start !== undefined && isSameLiveProcess(g.pid, start)) return { status: (g.paused ?? h.status === "paused") ? "paused" : "running", pid: g.pid };
     return { status: "stopped", pid: 0 };
   }
-  const notStartedYet = (rec.status === "created" || rec.status === "creating") && !g.startedBefore;
+  const notStartedYet = (h.status === "created" || h.status === "creating") && !g.startedBefore;
   return { status: notStartedYet ? "created" : "stopped", pid: 0 };
 }
 
 /**
  * The file whose presence says a start was begun for the guest (`<root>/<id>/<name>`), written
  * before `pct|qm start`: a start that crashed before recording the process then reads stopped,
- * not created, once the guest has stopped. Undefined for records made before the ref held `dir`.
+ * not created, once the guest has stopped.
  */
-export function startedMarker(rec: ContainerRecord, name: string): string | undefined {
-  const dir = rec.nexcage.ref["dir"];
-  return typeof dir === "string" ? join(dir, name) : undefined;
+export function startedMarker(h: Pick<Handle, "dir">, name: string): string {
+  return join(h.dir, name);
 }
 
 /** Runs `start` (`pct|qm start`) with the started marker written first, removed if the start fails. */
-export async function startMarked(rec: ContainerRecord, name: string, start: () => Promise<unknown>): Promise<void> {
-  const marker = startedMarker(rec, name);
-  if (marker !== undefined) writeFileSync(marker, "");
+export async function startMarked(h: Pick<Handle, "dir">, name: string, start: () => Promise<unknown>): Promise<void> {
+  const marker = startedMarker(h, name);
+  writeFileSync(marker, "");
   try {
     await start();
   } catch (e) {
-    if (marker !== undefined) rmSync(marker, { force: true });
+    rmSync(marker, { force: true });
     throw e;
   }
 }

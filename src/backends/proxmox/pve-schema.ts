@@ -1,12 +1,10 @@
-import { int, maximum, minimum, minLength, refine, regex, strictObject, string } from "zod/mini";
+import { int, maximum, minimum, refine, regex, strictObject, string } from "zod/mini";
 
 /**
  * zod/mini pieces for the settings of both Proxmox backends (Proxmox's own value rules). Functions,
  * not constants: a schema is built only when the settings schema that uses it is (on first use).
  */
 
-export const absolutePath = () =>
-  string().check(minLength(1), refine((p: string) => p.startsWith("/") && !p.includes("\0"), { message: "must be an absolute path" }));
 /** Proxmox storage ids: `[a-z][a-z0-9\-_.]*[a-z0-9]` (case-insensitive). */
 export const STORAGE_ID = /^[a-z][a-z0-9\-_.]*[a-z0-9]$/i;
 export const storageId = () => string().check(regex(STORAGE_ID, "not a valid Proxmox storage id"));

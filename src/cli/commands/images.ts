@@ -1,6 +1,6 @@
 import { Option, type Command } from "commander";
 import { listTemplateDir } from "../../images/image-store.js";
-import { allTemplateStorages, resolveStorage } from "../../images/locate.js";
+import { allTemplateStorages, resolveStorage } from "../../images/template-storage.js";
 import { imagesTable } from "../../images/table.js";
 import type { CliContext } from "../context.js";
 

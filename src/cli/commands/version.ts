@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { crunDriver } from "../../backends/crun/driver.js";
-import { parseConfig } from "../../config/load.js";
+import { DEFAULTS_SOURCE, parseConfig } from "../../config/load.js";
 import { OCI_VERSION } from "../../oci/state.js";
 import type { CliContext } from "../context.js";
 
@@ -12,7 +12,7 @@ export { COMMIT, VERSION };
 export function versionText(ctx?: CliContext): string {
   let driver: string;
   try {
-    const config = ctx ? ctx.config().config : parseConfig({}, "built-in defaults");
+    const config = ctx ? ctx.config().config : parseConfig({}, DEFAULTS_SOURCE);
     const choice = crunDriver({ config });
     driver = choice.driver === "libcrun" ? `libcrun (${choice.libraryPath})` : `cli (${choice.reason})`;
   } catch (e) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ExecRequest } from "../../../src/backends/backend.js";
+import type { ExecRequest } from "../../../src/backends/contract.js";
 import { execProcess, execRefusals, execResult, guestArgv, parseExecPid, parseExecStatus, parsePids, qmGuestExecArgs } from "../../../src/backends/proxmox-vm/guest-exec.js";
 
 const req = (over: Partial<ExecRequest> = {}): ExecRequest => ({ args: ["/bin/echo", "hi"], detach: false, tty: false, env: [], additionalGids: [], noNewPrivs: false, caps: [], preserveFds: 0, ignorePaused: false, ...over });

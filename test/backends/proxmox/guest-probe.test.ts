@@ -3,16 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { guestProbe, startMarked, startedMarker } from "../../../src/backends/proxmox/guest-probe.js";
-import type { ContainerRecord } from "../../../src/state/record.js";
+import type { Handle } from "../../../src/backends/contract.js";
+import type { Status } from "../../../src/names.js";
 
 const dir = mkdtempSync(join(tmpdir(), "guest-probe-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function rec(status: ContainerRecord["status"], ref: Record<string, unknown> = { vmid: 100, dir }): ContainerRecord {
-  return {
-    ociVersion: "1.0.2", id: "c", status, pid: 0, bundle: "/b", rootfs: "/b/rootfs", created: "", owner: "root",
-    nexcage: { backend: "proxmox-vm", ref, routeReason: "defaultBackend", configSource: "defaults" },
-  } as ContainerRecord;
+function rec(status: Status): Handle<{ vmid: number }> {
+  return { id: "c", dir, status, pid: 0, ref: { vmid: 100 } };
 }
 
 describe("guestProbe", () => {
@@ -42,10 +40,7 @@ describe("startMarked", () => {
     expect(existsSync(join(dir, "failed.started"))).toBe(false);
   });
 
-  it("a ref without dir (records made before the marker existed): no marker, the start still runs", async () => {
-    let ran = false;
-    await startMarked(rec("created", { vmid: 100 }), "x.started", async () => void (ran = true));
-    expect(ran).toBe(true);
-    expect(startedMarker(rec("created", { vmid: 100 }), "x.started")).toBeUndefined();
+  it("the marker lives in the container's own directory, whatever the ref holds", () => {
+    expect(startedMarker({ dir: "/run/nexcage/c" }, "x.started")).toBe("/run/nexcage/c/x.started");
   });
 });

@@ -1,5 +1,7 @@
 import { isatty } from "node:tty";
-import type { BackendName, Config } from "../config/schema.js";
+import type { Config } from "../config/schema.js";
+import { descriptor, REGISTRY, type BackendDescriptor } from "../backends/registry.js";
+import type { BackendName } from "../names.js";
 import { InvalidArgumentError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { loadBundle, type Bundle } from "../oci/bundle.js";
@@ -18,8 +20,11 @@ export interface ImageRecord {
 export interface ResolvedImage {
   readonly source: ImageSource;
   readonly record: ImageRecord;
-  /** The template volume goes to `pct create` as is (a rootfs template, or an OCI archive PVE >= 9.1 maps itself). */
-  readonly toPct?: { readonly volid: string; readonly oci: boolean };
+  /**
+   * The image goes to the backend as a template volume its tool reads itself (CreateRequest.volume:
+   * a rootfs template, or an OCI archive PVE >= 9.1 maps itself).
+   */
+  readonly volume?: { readonly volid: string; readonly oci: boolean };
 }
 
 /**
@@ -30,16 +35,18 @@ export async function resolveImage(cfg: Config, log: Logger, input: string, back
   const ref = parseImageReference(input);
   const authFile = checkedAuthFile(cfg, o.authFile);
   const source = await resolveImageSource(cfg, log, ref, input, { authFile, progress: isatty(2) });
-  if (source.kind === "template" && backend !== "proxmox-lxc") {
-    throw new InvalidArgumentError(`${source.volid ?? input} is a Proxmox template, usable only by the proxmox-lxc backend (this container routes to ${backend})`);
+  const takesVolumes = (Object.values(REGISTRY) as BackendDescriptor[]).filter((d) => d.can.templateVolumes).map((d) => d.name);
+  if (source.kind === "template" && !descriptor(backend).can.templateVolumes) {
+    throw new InvalidArgumentError(`${source.volid ?? input} is a Proxmox template, usable only by the ${takesVolumes.join(" or ")} backend (this container routes to ${backend})`);
   }
   const record = { reference: source.reference, ...(source.volid !== undefined ? { volid: source.volid } : {}), ...(source.digest !== undefined ? { digest: source.digest } : {}) };
-  const pveMapsOci = backend === "proxmox-lxc" && cfg.backends["proxmox-lxc"].ociImages === "pct";
-  const toPct =
+  // an OCI archive goes to pct as is only when backends.proxmox-lxc.ociImages says PVE maps it
+  const pveMapsOci = descriptor(backend).can.templateVolumes && cfg.backends["proxmox-lxc"].ociImages === "pct";
+  const volume =
     source.volid !== undefined && (source.kind === "template" || (source.kind === "archive" && pveMapsOci))
       ? { volid: source.volid, oci: source.kind === "archive" }
       : undefined;
-  return { source, record, ...(toPct ? { toPct } : {}) };
+  return { source, record, ...(volume ? { volume } : {}) };
 }
 
 /** Under the lock, in the container's directory: the bundle made from the image. */
@@ -49,12 +56,12 @@ export async function materialise(
   image: ResolvedImage,
   bundleDir: string,
   id: string,
-): Promise<{ bundle: Bundle; template?: { volid: string; oci: boolean }; record: ImageRecord }> {
-  const digest = await writeImageBundle(cfg, log, image.source, bundleDir, id, image.toPct !== undefined);
+): Promise<{ bundle: Bundle; volume?: { volid: string; oci: boolean }; record: ImageRecord }> {
+  const digest = await writeImageBundle(cfg, log, image.source, bundleDir, id, image.volume !== undefined);
   const bundle = loadBundle(bundleDir);
   return {
     bundle,
-    ...(image.toPct ? { template: image.toPct } : {}),
+    ...(image.volume ? { volume: image.volume } : {}),
     record: { ...image.record, ...(digest !== undefined ? { digest } : {}) },
   };
 }

@@ -1,7 +1,7 @@
 import type { Config } from "../config/schema.js";
 import { InvalidArgumentError } from "../errors.js";
 import { entryFor, type ImageEntry } from "./image-store.js";
-import { resolveStorage } from "./locate.js";
+import { resolveStorage } from "./template-storage.js";
 import { archiveFileName, type ImageReference } from "./reference.js";
 
 /** Where a reference would live in template storage: storage id and file name. */
