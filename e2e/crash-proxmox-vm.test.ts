@@ -50,7 +50,7 @@ describe("proxmox-vm: kill -9 at each step", () => {
       leftovers: (vmid) => [
         // VMs of other cases may have taken the VMID this create had chosen: only its own count
         ...sim.vms().filter((v) => configIsFor(textOr(join(sim.confDir, `${v}.conf`)), id)).map((v) => `VM ${v}`),
-        ...(vmid !== undefined ? sim.kvms().filter((v) => v === vmid).map((v) => `kvm -id ${v}`) : []),
+        ...(vmid !== undefined ? sim.kvms().filter((v) => v === vmid).map((v) => `QEMU of VM ${v}`) : []),
         ...sim.snippets().filter((f) => f.includes(id)),
       ],
     });

@@ -1,9 +1,10 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { readProcStat } from "../src/proc/stat.js";
 import { configFile, makeBundle, nexcage, nexcageMessage, tempDir, waitFor } from "./helpers.js";
-import { pveVmSimSuite, SIM } from "./pve-sim.js";
+import { ensureGuestImage, guestAccel } from "../test/sim/guest/image.js";
+import { pveVmSimSuite, SIM, textOr } from "./pve-sim.js";
 
 /**
  * The proxmox-vm backend through the qm/pvesh stand-in (test/sim): every VM that runs is a real
@@ -37,7 +38,7 @@ function appBundle(edit?: (s: Record<string, any>) => void): string {
 }
 
 describe("proxmox-vm through qm", () => {
-  it("create → a stopped clone sized and described from the bundle, its process in a cloud-init snippet; start → the host pid of its QEMU; SIGTERM shuts it down; delete leaves nothing", async () => {
+  it("create → a stopped clone sized and described from the bundle, its process in a cloud-init snippet; start → the host pid of its QEMU; SIGTERM ends it; delete leaves nothing", async () => {
     const id = cleanup.nexcage(root, "vm-life");
     const c = await n(["create", "-b", appBundle(), id]);
     expect(c, c.stderr).toMatchObject({ code: 0 });
@@ -51,6 +52,7 @@ describe("proxmox-vm through qm", () => {
     expect(conf).toMatch(/^cores: 2$/m);
     expect(conf).toMatch(/^tags: nexcage$/m);
     expect(conf).toMatch(new RegExp(`^scsi0: ctstore:${vmid}/vm-${vmid}-disk-0\\.raw,size=256K$`, "m"));
+    expect(conf).toMatch(new RegExp(`^virtio15: ctstore:${vmid}/vm-${vmid}-disk-1\\.raw,serial=nexcage-status,size=`, "m")); // the status disk
     const snippet = rec(id).nexcage.ref.snippet as string;
     expect(conf).toContain(`cicustom: user=local:snippets/${snippet.split("/").pop()}`);
     const userData = readFileSync(snippet, "utf8");
@@ -67,13 +69,15 @@ describe("proxmox-vm through qm", () => {
     const pid = s.pid as number;
     expect(readProcStat(pid)?.startTime).toBe(rec(id).nexcage.pidStartTime);
     const argv = cmdline(pid);
-    expect(argv[0]).toBe("kvm");
-    expect(argv.slice(argv.indexOf("-id"), argv.indexOf("-id") + 2)).toEqual(["-id", String(vmid)]);
+    expect(argv[0]).toBe("kvm"); // the stand-in's QEMU, as qemu-server names it
+    expect(argv[argv.indexOf("-pidfile") + 1]).toBe(join(simRoot, "var/run/qemu-server", `${vmid}.pid`));
     expect((await qm(["status", String(vmid), "--verbose"])).stdout).toMatch(new RegExp(`^pid: ${pid}$`, "m"));
     expect(nexcageMessage((await n(["start", id])).stderr)).toBe("cannot start an already running container");
 
+    // this template's disk boots nothing: the ACPI shutdown goes unanswered and the VM is stopped after
+    // shutdownTimeoutSeconds ("in a real guest" below has a guest that powers off)
     expect((await n(["kill", id, "TERM"])).code).toBe(0);
-    expect(gone(pid)).toBe(true); // qm shutdown waited for the guest to power off
+    expect(gone(pid)).toBe(true);
     expect(await state(id)).toMatchObject({ status: "stopped", pid: 0 });
     expect((await n(["delete", id])).code).toBe(0);
     expect(existsSync(join(confDir, `${vmid}.conf`))).toBe(false);
@@ -140,7 +144,7 @@ describe("proxmox-vm through qm", () => {
     const pid = (await state(id)).pid as number;
     expect((await n(["pause", id])).code).toBe(0);
     expect(await state(id)).toMatchObject({ status: "paused", pid });
-    expect(readProcStat(pid)?.state).toBe("T");
+    expect((await qm(["status", String(vmidOf(id)), "--verbose"])).stdout).toMatch(/^qmpstatus: paused$/m); // QMP stop
     const term = await n(["kill", id, "TERM"]);
     expect(nexcageMessage(term.stderr)).toBe(`kill failed: Proxmox VM ${vmidOf(id)} is paused: resume it first, or kill it with SIGKILL`);
     expect((await n(["resume", id])).code).toBe(0);
@@ -333,4 +337,111 @@ describe("proxmox-vm through qm", () => {
     expect(snippets()).toEqual(before);
     expect(vmConfs()).toEqual(vmsBefore);
   });
+});
+
+/**
+ * A guest that boots: the Debian image of test/sim/guest as a template VM with the guest agent, so
+ * the bundle's process really runs in a VM. Three guests, booted in parallel in beforeAll (each costs
+ * a minute or two of CPU under TCG): the life cycle with exec, ps and a reboot; `run` in the
+ * foreground with its exit code; SIGTERM as a clean shutdown the process sees.
+ */
+const accel = await guestAccel();
+describe(`proxmox-vm in a real guest (${accel})`, () => {
+  const REAL = base + 98;
+  const real = configFile(settings({ template: REAL, agent: true, shutdownTimeoutSeconds: 240 }));
+  // a guest's shutdown or boot under TCG on a loaded machine takes minutes
+  const nr = (args: string[]) => nexcage(root, args, { config: real, env, timeoutMs: 900_000 });
+  /** what the process saw, written where exec can read it */
+  const OBSERVE = 'echo "uid=$(id -u) gid=$(id -g) cwd=$(pwd) nofile=$(ulimit -n) host=$(hostname) greeting=$GREETING args=$0,$1" > /tmp/observed';
+  const lifeBundle = () => appBundle((s) => {
+    s["process"].args = ["/bin/sh", "-c", `${OBSERVE}; trap 'exit 42' TERM; while :; do sleep 1; done`, "first", "two words"];
+    s["process"].env = ["PATH=/usr/bin:/bin", "GREETING=hello world"];
+    s["process"].cwd = "/tmp";
+    s["process"].rlimits = [{ type: "RLIMIT_NOFILE", soft: 1234, hard: 2345 }];
+    s["linux"].resources = { memory: { limit: 512 * 1024 * 1024 } };
+  });
+  const life = cleanup.nexcage(root, "vm-real-life");
+  const term = cleanup.nexcage(root, "vm-real-term");
+  const fg = cleanup.nexcage(root, "vm-real-run");
+  let foreground: Promise<{ code: number | null; stderr: string }>;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /** the agent answers once the guest has booted; the process runs once cloud-init has started it */
+  async function ready(id: string): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      const r = await nr(["exec", id, "/bin/cat", "/tmp/observed"]);
+      if (r.code === 0 && r.stdout !== "") return;
+      await sleep(3000);
+    }
+  }
+  const exitRecorded = (id: string) => textOr(join(root, id, "proxmox-vm.exit"));
+
+  beforeAll(async () => {
+    const image = await ensureGuestImage();
+    const made = await qm(["create", String(REAL), "--name", "debian-12", "--memory", "512", "--agent", "1", "--net0", "virtio,bridge=vmbr0", "--scsihw", "virtio-scsi-pci", "--scsi0", `ctstore:0,import-from=${image}`, "--ide2", "ctstore:cloudinit", "--boot", "order=scsi0", "--serial0", "socket"]);
+    expect(made.exitCode, made.stderr).toBe(0);
+    expect((await qm(["template", String(REAL)])).exitCode).toBe(0);
+    const [a, b] = await Promise.all([nr(["run", "-d", "-b", lifeBundle(), life]), nr(["run", "-d", "-b", lifeBundle(), term])]);
+    expect(a, a.stderr).toMatchObject({ code: 0 });
+    expect(b, b.stderr).toMatchObject({ code: 0 });
+    foreground = nr(["run", "-b", appBundle((s) => (s["process"].args = ["/bin/sh", "-c", "echo out-line; exit 3"])), fg]);
+    await Promise.all([ready(life), ready(term)]);
+  }, 900_000);
+
+  it("the process runs in the guest with its args, env, cwd, user, rlimits and hostname (seen from inside through the agent)", async () => {
+    const r = await nr(["exec", life, "/bin/cat", "/tmp/observed"]);
+    expect(r, r.stderr).toMatchObject({ code: 0, stdout: "uid=1000 gid=1000 cwd=/tmp nofile=1234 host=oci-app greeting=hello world args=first,two words\n" });
+    expect(await state(life)).toMatchObject({ status: "running" });
+  }, 300_000);
+
+  it("exec through the guest agent: output and exit code attached, --detach, the container's env and user, --user; a missing program is crun's error; ps lists the guest pids", async () => {
+    expect(await nr(["exec", life, "/bin/sh", "-c", "echo out-$GREETING; echo err >&2; id -u; exit 4"])).toMatchObject({ code: 4, stdout: "out-hello world\n1000\n", stderr: "err\n" });
+    expect(await nr(["exec", "--user", "0", "--cwd", "/etc", "--env", "X=y", life, "/bin/sh", "-c", "echo $(id -u) $(pwd) $X"])).toMatchObject({ code: 0, stdout: "0 /etc y\n" });
+    expect(await nr(["exec", "--detach", life, "/bin/sh", "-c", "echo detached > /tmp/detached"])).toMatchObject({ code: 0, stdout: "" });
+    let detached = "";
+    for (let i = 0; i < 20 && detached === ""; i++) detached = (await nr(["exec", life, "/bin/cat", "/tmp/detached"])).stdout;
+    expect(detached).toBe("detached\n");
+    const missing = await nr(["exec", life, "/no/such/program"]);
+    expect(missing.code).toBe(127);
+    expect(nexcageMessage(missing.stderr)).toBe("exec failed: executable file `/no/such/program` not found in the guest: No such file or directory");
+    const pids = JSON.parse((await nr(["ps", "--format", "json", life])).stdout) as number[];
+    expect(pids.length).toBeGreaterThan(0);
+    const comms = await nr(["exec", life, "/bin/sh", "-c", `for p in ${pids.join(" ")}; do cat /proc/$p/comm; done`]);
+    expect(comms.stdout.split("\n")).toContain("sh"); // the bundle's /bin/sh is among them
+  }, 600_000);
+
+  it("a reboot ends the container (runc's answer): the guest powers off after it, the container is stopped", async () => {
+    const vmid = vmidOf(life);
+    // detached: the agent goes down with the guest, possibly before it could report the command's end
+    expect((await nr(["exec", "--detach", "--user", "0", life, "/usr/bin/systemctl", "reboot"])).code).toBe(0);
+    let s = await state(life);
+    for (let i = 0; i < 200 && s.status !== "stopped"; i++) {
+      await sleep(3000);
+      s = await state(life);
+    }
+    expect(s).toMatchObject({ status: "stopped", pid: 0 });
+    expect((await qm(["status", String(vmid)])).stdout.trim()).toBe("status: stopped");
+    expect(exitRecorded(life)).toBe("42"); // the reboot stopped the service with SIGTERM, which the process trapped
+    expect((await nr(["delete", life])).code).toBe(0);
+    expect(existsSync(join(confDir, `${vmid}.conf`))).toBe(false);
+  }, 900_000);
+
+  it("kill TERM: a clean guest shutdown that the process sees as SIGTERM; its exit code is recorded; delete leaves no VM, disk or snippet", async () => {
+    const vmid = vmidOf(term);
+    const pid = (await state(term)).pid as number;
+    const snippet = rec(term).nexcage.ref.snippet as string;
+    expect((await nr(["kill", term, "TERM"])).code).toBe(0);
+    expect(gone(pid)).toBe(true); // qm shutdown waited for the guest to power off
+    expect(await state(term)).toMatchObject({ status: "stopped", pid: 0 });
+    expect(exitRecorded(term)).toBe("42");
+    expect((await nr(["delete", term])).code).toBe(0);
+    expect(existsSync(join(confDir, `${vmid}.conf`))).toBe(false);
+    expect(disks(vmid)).toBe(false);
+    expect(existsSync(snippet)).toBe(false);
+  }, 600_000);
+
+  it("run in the foreground exits with the process's exit code, once the guest has powered off", async () => {
+    const r = await foreground;
+    expect(r, r.stderr).toMatchObject({ code: 3 });
+    expect(existsSync(join(root, fg))).toBe(false); // run removes the container when it ends
+  }, 600_000);
 });

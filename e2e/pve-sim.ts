@@ -116,6 +116,7 @@ export function pveVmSim(cleanup: Cleanup, blocks = 850_000_000) {
       "proxmox-vm": {
         qm: join(SIM, "qm"),
         pvesh: join(SIM, "pvesh"),
+        pvesm: join(SIM, "pvesm"),
         template,
         storage: "ctstore",
         snippetStorage: "local",
@@ -142,7 +143,7 @@ export function pveVmSim(cleanup: Cleanup, blocks = 850_000_000) {
     qm,
     vmidOf: recordVmid,
     snippets: () => readdirSync(snippetDir),
-    /** VMIDs of the live QEMU stand-ins (`kvm -id <vmid> ... -pidfile <simRoot>/...`) of this stand-in. */
+    /** VMIDs of the live QEMUs (`kvm ... -pidfile <simRoot>/var/run/qemu-server/<vmid>.pid`) of this stand-in. */
     kvms: () => kvmProcesses(simRoot),
     /** VM configs present (the template's excepted), as VMIDs. */
     vms: () => vmids().filter((v) => v !== template),
@@ -182,7 +183,7 @@ export function pveVmSimSuite(blocks?: number) {
   return { cleanup, sim };
 }
 
-/** VMIDs of the live `kvm` processes whose pid file lies under `simRoot`. */
+/** VMIDs of the live QEMU (`kvm`) processes whose pid file lies under `simRoot`. */
 function kvmProcesses(simRoot: string): number[] {
   const out: number[] = [];
   for (const pid of readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
@@ -192,8 +193,9 @@ function kvmProcesses(simRoot: string): number[] {
     } catch {
       continue; // exited meanwhile
     }
-    if (argv[0] !== "kvm" || !(argv[argv.indexOf("-pidfile") + 1] ?? "").startsWith(simRoot)) continue;
-    out.push(Number(argv[argv.indexOf("-id") + 1]));
+    const pidfile = argv[argv.indexOf("-pidfile") + 1] ?? "";
+    if (argv[0] !== "kvm" || !pidfile.startsWith(simRoot)) continue;
+    out.push(Number(/(\d+)\.pid$/.exec(pidfile)?.[1])); // the stand-in's QEMU: `-pidfile …/qemu-server/<vmid>.pid`
   }
   return out;
 }

@@ -12,7 +12,10 @@ fi
 # skopeo + umoci: images (pull, create --image); docker-registry + apache2-utils (htpasswd): the
 # images e2e suite's local registry with basic auth
 # debootstrap + systemd-container: e2e/deb-systemd.test.ts boots Debian 12 with systemd in systemd-nspawn
-packages=(crun runc busybox-static jq ca-certificates containerd lxc uidmap dpkg-dev binutils lintian man-db skopeo umoci docker-registry apache2-utils debootstrap systemd-container)
+# qemu-system-x86, qemu-utils, genisoimage: the qm stand-in's real VMs (QEMU, disk import, the NoCloud
+# cloud-init ISO); debootstrap, grub-pc-bin: the guest image they boot (test/sim/guest/build-image.sh)
+packages=(crun runc busybox-static jq ca-certificates containerd lxc uidmap dpkg-dev binutils lintian man-db skopeo umoci docker-registry apache2-utils debootstrap systemd-container
+          qemu-system-x86 qemu-utils genisoimage grub-pc-bin)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -52,5 +55,7 @@ for f in /etc/subuid /etc/subgid; do
 done
 # libcrun.so for the crun backend's FFI driver (cached in build/libcrun; about 90 s the first time).
 bash "$(dirname "$0")/../packaging/libcrun/build.sh"
+# The Debian 12 guest image the qm stand-in's VMs boot (cached in build/guest-image; about 2 min the first time).
+bash "$(dirname "$0")/../test/sim/guest/build-image.sh"
 
 echo "setup-host: ok ($(crun --version | head -1); $(runc --version | head -1))"

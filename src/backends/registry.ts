@@ -70,7 +70,7 @@ export const REGISTRY: Readonly<Record<BackendName, BackendDescriptor>> = {
     debris: ["proxmox-vm.json"],
     initIsHostProcess: false,
     alwaysChecked: false,
-    can: { run: false, exec: false, ps: false, pause: true, resume: true, update: false, templateVolumes: false },
+    can: { run: true, exec: true, ps: true, pause: true, resume: true, update: false, templateVolumes: false },
   },
 };
 

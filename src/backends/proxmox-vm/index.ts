@@ -1,10 +1,15 @@
-import { existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { crashPoint } from "../../crash-point.js";
 import { BackendError, NotRunningError, UnsupportedError } from "../../errors.js";
 import type { Signal } from "../../oci/signals.js";
-import type { BackendContext, CreateRequest, Handle } from "../contract.js";
+import type { BackendContext, Created, CreateRequest, ExecRequest, ExitCode, Handle, Probe } from "../contract.js";
 import { GuestBackend, type GuestCreateJob, type GuestRef } from "../proxmox/guest-backend.js";
+import { startedMarker } from "../proxmox/guest-probe.js";
+import { KILLED_EXIT_CODE } from "./exit-status.js";
+import { GuestAgent } from "./guest-agent.js";
+import { refuseExec, type ProcessDefaults } from "./guest-exec.js";
+import { readExitCode, statusVolume } from "./status-disk.js";
 import { planVm, snippetFileName } from "./plan.js";
 import { QmError } from "./qm-errors.js";
 import { runQm, type QmTools } from "./qm.js";
@@ -17,6 +22,13 @@ export interface VmRef extends GuestRef {
 
 /** Signals that ask the guest to power off (ACPI / guest agent shutdown). */
 const SHUTDOWN_SIGNALS = new Set(["SIGTERM", "SIGINT", "SIGPWR"]);
+/** GuestBackend's started marker (<root>/<id>/proxmox-vm.started). */
+const STARTED = "proxmox-vm.started";
+/** The process's exit code once known (from the status disk, or SIGKILL's when nexcage stopped the VM). */
+const EXIT = "proxmox-vm.exit";
+/** The bundle's process (args, env, cwd, user): what exec starts from, as runc's does. */
+const PROCESS = "proxmox-vm.process.json";
+const POLL_MS = 1000;
 
 /**
  * An OCI container as a Proxmox VM: cloned from a template VM or created from a disk image, sized
@@ -91,6 +103,8 @@ export class ProxmoxVmBackend extends GuestBackend<VmRef> {
     const snippetFile = plan.snippetVolume.slice(plan.snippetVolume.indexOf("/") + 1);
     const snippet = join(this.settings.snippetDir, snippetFile);
     this.intend(req.dir, [snippet]);
+    const p = (req.bundle.spec as { process?: Record<string, unknown> }).process ?? {};
+    writeFileSync(join(req.dir, PROCESS), JSON.stringify({ args: p["args"], env: p["env"], cwd: p["cwd"], user: p["user"] }));
     this.writeSnippet(snippetFile, plan.userData);
     crashPoint("proxmox-vm:snippet-written");
     return {
@@ -117,6 +131,7 @@ export class ProxmoxVmBackend extends GuestBackend<VmRef> {
     if (!running) throw new NotRunningError();
     if (signal.name === "SIGKILL") {
       await this.qm(["stop", String(vmid)], "kill failed", vmid);
+      await this.recordExit(vmid, h.dir, KILLED_EXIT_CODE);
       return;
     }
     if (!SHUTDOWN_SIGNALS.has(signal.name)) {
@@ -129,7 +144,77 @@ export class ProxmoxVmBackend extends GuestBackend<VmRef> {
       if (!(e instanceof QmError && e.kind === "shutdown-timeout" && this.settings.stopAfterShutdownTimeout)) throw e;
       this.ctx.log.warn({ id: h.id, vmid }, `proxmox-vm: VM ${vmid} did not power off within ${t}s; stopping it`);
       await this.qm(["stop", String(vmid)], "kill failed", vmid);
+      await this.recordExit(vmid, h.dir, KILLED_EXIT_CODE);
     }
+  }
+
+  /** A stopped VM that was started: its process's exit code is recorded the first time it is seen so. */
+  override async probe(h: Handle<VmRef>): Promise<Probe> {
+    const p = await super.probe(h);
+    if (p.status === "stopped" && existsSync(startedMarker(h, STARTED))) await this.recordExit(this.vmidOf(h), h.dir);
+    return p;
+  }
+
+  /**
+   * The process's exit code, recorded in `<dir>/proxmox-vm.exit` the first time it is known: what
+   * the guest wrote on the status disk before powering off, else `fallback` (SIGKILL's when nexcage
+   * stopped the VM).
+   */
+  private async recordExit(vmid: number, dir: string, fallback?: number): Promise<number | undefined> {
+    const file = join(dir, EXIT);
+    if (existsSync(file)) return Number(readFileSync(file, "utf8"));
+    let config: string;
+    try {
+      config = await this.qm(["config", String(vmid)], "state failed", vmid);
+    } catch (e) {
+      if (e instanceof QmError && e.kind === "vm-missing") return fallback;
+      throw e;
+    }
+    const volid = statusVolume(config);
+    const code = (volid === undefined ? undefined : await readExitCode({ pvesm: this.settings.pvesm, timeoutMs: this.tools.timeoutMs, log: this.ctx.log }, volid)) ?? fallback;
+    if (code !== undefined) {
+      writeFileSync(file, String(code));
+      this.ctx.log.info({ vmid, exitCode: code }, `proxmox-vm: the process of VM ${vmid} exited with ${code}`);
+    }
+    return code;
+  }
+
+  /** Foreground: create and start, then wait for the guest to power off; the process's exit code. */
+  async run(req: CreateRequest, onStarted: (created: Created<VmRef>) => Promise<void>): Promise<ExitCode> {
+    const created = await this.create(req);
+    const h: Handle<VmRef> = { id: req.id, dir: req.dir, status: "created", pid: 0, ref: created.ref };
+    const { pid } = await this.start(h);
+    await onStarted({ ref: created.ref, pid });
+    const vmid = created.ref.vmid;
+    while ((await this.status(vmid, "run failed"))["status"] === "running") await new Promise((r) => setTimeout(r, POLL_MS));
+    return (await this.recordExit(vmid, req.dir)) ?? KILLED_EXIT_CODE;
+  }
+
+  /** Through the guest agent (`qm guest exec`): the container's process settings with exec's, as runc merges them. */
+  async exec(h: Handle<VmRef>, req: ExecRequest): Promise<ExitCode> {
+    refuseExec(req);
+    const read = (file: string): ProcessDefaults | undefined => {
+      try {
+        return JSON.parse(readFileSync(file, "utf8")) as ProcessDefaults;
+      } catch {
+        return undefined;
+      }
+    };
+    const processFile = req.processFile === undefined ? undefined : read(req.processFile);
+    if (req.processFile !== undefined && processFile === undefined) throw new BackendError(`exec failed: cannot read the process file ${req.processFile}`);
+    const vmid = this.vmidOf(h);
+    const r = await this.agent(vmid).exec(read(join(h.dir, PROCESS)) ?? {}, req, processFile, { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) });
+    if (req.detach && req.pidFile !== undefined) writeFileSync(req.pidFile, String(r.pid)); // the guest pid: the only one the process has
+    return r.code;
+  }
+
+  /** Guest pids of the service's processes (through the guest agent). */
+  async ps(h: Handle<VmRef>): Promise<number[]> {
+    return this.agent(this.vmidOf(h)).ps();
+  }
+
+  private agent(vmid: number): GuestAgent {
+    return new GuestAgent((args, what) => this.qm(args, what, vmid), vmid);
   }
 
   protected ownFiles(h: Handle<VmRef>): string[] {

@@ -2,6 +2,8 @@ import { InvalidArgumentError, UnsupportedError } from "../../errors.js";
 import { descriptionLine, hostnameFromId, isDnsName } from "../proxmox/guest-names.js";
 import { countCpus, parsePlanSpec, type PlanSpec } from "../proxmox/plan-spec.js";
 import { renderUserData } from "./cloud-init.js";
+import { STATUS_DISK_GIB, STATUS_DISK_KEY, STATUS_DISK_SERIAL } from "./exit-status.js";
+import { QM_LIMITS } from "./qm-limits.js";
 import type { ProxmoxVmSettings } from "./settings.js";
 import { noControl, type AppService } from "./unit.js";
 
@@ -54,7 +56,8 @@ export function snippetFileName(id: string, now = Date.now()): string {
 function sizing(spec: PlanSpec, s: ProxmoxVmSettings, notes: string[]): string[] {
   const opts: string[] = [];
   const mem = spec.linux?.resources?.memory;
-  const memMiB = mem?.limit !== undefined && mem.limit > 0 ? Math.max(16, Math.ceil(mem.limit / MiB)) : s.memoryMiB;
+  const memMiB = mem?.limit !== undefined && mem.limit > 0 ? Math.max(QM_LIMITS.memoryMiB.min, Math.ceil(mem.limit / MiB)) : s.memoryMiB;
+  if (memMiB > QM_LIMITS.memoryMiB.max) throw new InvalidArgumentError(`linux.resources.memory.limit ${mem!.limit} is above the ${QM_LIMITS.memoryMiB.max} MiB a Proxmox VM can have`);
   opts.push("--memory", String(memMiB));
   if (mem?.swap !== undefined) notes.push("linux.resources.memory.swap not applied: a VM's swap lives inside the guest");
   const cpu = spec.linux?.resources?.cpu;
@@ -62,9 +65,9 @@ function sizing(spec: PlanSpec, s: ProxmoxVmSettings, notes: string[]): string[]
   opts.push("--cores", String(cores));
   if (cpu?.quota !== undefined && cpu.quota > 0) {
     const period = cpu.period && cpu.period > 0 ? cpu.period : 100_000;
-    opts.push("--cpulimit", String(Math.min(128, Math.max(0.01, Math.round((cpu.quota / period) * 100) / 100))));
+    opts.push("--cpulimit", String(Math.min(QM_LIMITS.cpulimit.max, Math.max(0.01, Math.round((cpu.quota / period) * 100) / 100))));
   }
-  if (cpu?.shares !== undefined && cpu.shares > 0) opts.push("--cpuunits", String(Math.min(262_144, Math.max(1, Math.round(cpu.shares)))));
+  if (cpu?.shares !== undefined && cpu.shares > 0) opts.push("--cpuunits", String(Math.min(QM_LIMITS.cpuunits.max, Math.max(QM_LIMITS.cpuunits.min, Math.round(cpu.shares)))));
   return opts;
 }
 
@@ -176,12 +179,14 @@ export function planVm(input: PlanInput): VmPlan {
     ...(s.agent ? ["--agent", "1"] : []),
     "--tags", tags,
   ];
+  // after the boot disk, so that it is disk-0 of the VM
+  const statusDisk = [`--${STATUS_DISK_KEY}`, `${s.storage}:${STATUS_DISK_GIB},serial=${STATUS_DISK_SERIAL}`];
   const commands = (vmid: number): string[][] => {
     const id = String(vmid);
     if (s.template !== undefined) {
       const clone = ["clone", String(s.template), id, "--name", name, "--description", description, "--full", s.fullClone ? "1" : "0"];
       if (s.fullClone) clone.push("--storage", s.storage);
-      return [clone, ["set", id, ...guest]];
+      return [clone, ["set", id, ...guest, ...statusDisk]];
     }
     return [
       [
@@ -196,6 +201,7 @@ export function planVm(input: PlanInput): VmPlan {
         "--boot", "order=scsi0",
         "--serial0", "socket",
         "--vga", "serial0",
+        ...statusDisk,
       ],
     ];
   };

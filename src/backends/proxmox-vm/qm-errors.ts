@@ -18,6 +18,9 @@ export type QmErrorKind =
   | "snippet-missing"
   | "linked-clone"
   | "parameters"
+  | "agent-missing"
+  | "agent-down"
+  | "agent-error"
   | "other";
 
 export class QmError extends BackendError {
@@ -72,6 +75,9 @@ const RULES: readonly Rule[] = [
     say: (m) => (isSnippet(m) ? `cloud-init snippet ${m[1]} not found: check backends.proxmox-vm.snippetStorage and snippetDir` : `disk image ${m[1]} not found: check backends.proxmox-vm.image`),
   },
   { kind: "image-missing", match: /unable to parse volume ID '([^'\n]*)'/, say: (m) => `${m[1]} is not a volume id: check backends.proxmox-vm.image` },
+  { kind: "agent-missing", match: /No QEMU guest agent configured/, say: (_m, c) => `Proxmox VM ${c.vmid ?? "?"} has no guest agent configured: set backends.proxmox-vm.agent to true (and use an image with qemu-guest-agent)` },
+  { kind: "agent-down", match: /QEMU guest agent is not running/, say: (_m, c) => `the guest agent of Proxmox VM ${c.vmid ?? "?"} does not answer (is the guest still booting? does its image run qemu-guest-agent?)` },
+  { kind: "agent-error", match: /Agent error: (.*)/, say: (m) => `guest agent: ${m[1]}` },
   { kind: "linked-clone", match: /Linked clone feature is not supported for '([^'\n]*)'/, say: (m) => `the template's disk ${m[1]} cannot be cloned linked: set backends.proxmox-vm.fullClone to true` },
 ];
 
@@ -89,7 +95,8 @@ export function qmError(what: string, stderr: string, exitCode: number | undefin
     const details = text
       .split("\n")
       .map((l) => l.trim())
-      .filter((l) => /^[a-z][a-z0-9_-]*(\[\d+\])?: /.test(l));
+      // sub-keys of a property string (`memory.current: …`) carry the useful line
+      .filter((l) => /^[a-z][a-z0-9_-]*(\[\d+\])?(\.[a-z][a-z0-9_-]*)*: /.test(l));
     return new QmError("parameters", oneLine(`${what}: qm rejected the parameters: ${details.join("; ") || "see --debug"}`));
   }
   const last = text.split("\n").filter((l) => l.trim() !== "").pop();

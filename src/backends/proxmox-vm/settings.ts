@@ -15,6 +15,8 @@ function buildSettingsSchema() {
 
   return strictObject({
     qm: _default(absolutePath(), "/usr/sbin/qm"),
+    /** Reads the status disk (the process's exit code) after the guest powered off. */
+    pvesm: _default(absolutePath(), "/usr/sbin/pvesm"),
     pvesh: _default(absolutePath(), "/usr/bin/pvesh"),
     /** Template VM to clone (`qm clone`); it must carry a cloud-init drive. One of template / image. */
     template: optional(vmid()),

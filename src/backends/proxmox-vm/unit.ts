@@ -18,6 +18,10 @@ export interface AppService {
 }
 
 export const SERVICE_NAME = "nexcage-app.service";
+/** Run as root when the service has ended: records how on the status disk, then powers the guest off. */
+export const STOP_HOOK = "/usr/local/lib/nexcage/stopped";
+/** Made (as root) when the process is started; a boot that finds it is a reboot (see cloud-init.ts). */
+export const STARTED_MARKER = "/var/lib/nexcage-started";
 
 function refuse(what: string): never {
   throw new UnsupportedError(`proxmox-vm cannot honour ${what}`);
@@ -46,8 +50,8 @@ export function environmentWord(entry: string): string {
 }
 
 /**
- * The unit file. When the process ends, the guest powers off: a VM routed here lives exactly as long
- * as its process, as a container does.
+ * The unit file. When the process ends, the stop hook records how (exit-status.ts) and the guest
+ * powers off: a VM routed here lives exactly as long as its process, as a container does.
  */
 export function renderUnit(s: AppService): string {
   const lines = [
@@ -69,6 +73,7 @@ export function renderUnit(s: AppService): string {
   if (s.capabilityBoundingSet !== undefined) lines.push(`CapabilityBoundingSet=${s.capabilityBoundingSet.join(" ")}`);
   if (s.noNewPrivileges) lines.push("NoNewPrivileges=yes");
   for (const t of s.tmpfs) lines.push(`TemporaryFileSystem=${specifiersEscaped(noControl("a tmpfs mount", t))}`);
-  lines.push("StandardOutput=journal+console", "StandardError=journal+console", "ExecStopPost=/usr/bin/systemctl --no-block poweroff", "");
+  // `+`: as root whatever User= says (an unprivileged user could not power the guest off)
+  lines.push("StandardOutput=journal+console", "StandardError=journal+console", `ExecStartPre=+/usr/bin/touch ${STARTED_MARKER}`, `ExecStopPost=+${STOP_HOOK}`, "");
   return lines.join("\n");
 }

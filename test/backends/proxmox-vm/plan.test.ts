@@ -50,6 +50,7 @@ describe("proxmox-vm plan: qm commands", () => {
       "--ipconfig0", "ip=dhcp",
       "--cicustom", "user=local:snippets/nexcage-web_01-x.yaml",
       "--tags", "nexcage",
+      "--virtio15", "local-lvm:0.001,serial=nexcage-status",
     ]);
     expect(p.name).toBe("web-01");
     expect(p.hostname).toBe("app");
@@ -100,12 +101,16 @@ describe("proxmox-vm plan: qm commands", () => {
 });
 
 describe("proxmox-vm plan: cloud-init user-data", () => {
-  it("runs the process as a systemd service with its args, env, cwd, user and groups, and powers off when it ends", () => {
+  it("runs the process as a systemd service with its args, env, cwd, user and groups; when it ends, a root hook records how on the status disk and powers off; a reboot powers off too", () => {
     const ud = planVm(input(baseSpec())).userData;
     expect(ud.startsWith("#cloud-config\n")).toBe(true);
     expect(ud).toContain('hostname: "app"\n');
     expect(ud).toContain('  - path: "/etc/systemd/system/nexcage-app.service"\n');
-    expect(ud).toContain('  - ["systemctl", "daemon-reload"]\n  - ["systemctl", "start", "--no-block", "nexcage-app.service"]\n');
+    expect(ud).toContain('  - ["systemctl", "daemon-reload"]\n  - ["systemctl", "enable", "nexcage-reboot.service"]\n  - ["systemctl", "start", "--no-block", "nexcage-app.service"]\n');
+    const files = [...ud.matchAll(/ {2}- path: (".*")\n {4}permissions: (".*")\n {4}content: (".*")\n/g)].map((m) => [JSON.parse(m[1]!), JSON.parse(m[2]!), JSON.parse(m[3]!)] as string[]);
+    expect(files.map((f) => f.slice(0, 2))).toEqual([["/etc/systemd/system/nexcage-app.service", "0644"], ["/usr/local/lib/nexcage/stopped", "0755"], ["/etc/systemd/system/nexcage-reboot.service", "0644"]]);
+    expect(files[1]![2]).toContain(`printf 'nexcage-exit %s %s\\n' "\${EXIT_CODE:-unknown}" "\${EXIT_STATUS:-}" | dd of=/dev/disk/by-id/virtio-nexcage-status bs=512 conv=sync,fsync status=none\nexec /usr/bin/systemctl --no-block poweroff\n`);
+    expect(files[2]![2]).toContain("ConditionPathExists=/var/lib/nexcage-started\n");
     const content = JSON.parse(/\n {4}content: (".*")\n/.exec(ud)![1]!) as string;
     expect(content.split("\n")).toEqual([
       "[Unit]",
@@ -124,7 +129,8 @@ describe("proxmox-vm plan: cloud-init user-data", () => {
       'Environment="GREETING=hello world"',
       "StandardOutput=journal+console",
       "StandardError=journal+console",
-      "ExecStopPost=/usr/bin/systemctl --no-block poweroff",
+      "ExecStartPre=+/usr/bin/touch /var/lib/nexcage-started",
+      "ExecStopPost=+/usr/local/lib/nexcage/stopped",
       "",
     ]);
   });
@@ -197,6 +203,7 @@ describe("proxmox-vm plan: what is refused", () => {
     ["an env entry without =", input(withSpec((s) => (s.process.env = ["JUSTKEY"]))), /^process\.env\[0\] is not KEY=VALUE$/],
     ["an unknown rlimit", input(withSpec((s) => (s.process.rlimits = [{ type: "RLIMIT_FOO", soft: 1, hard: 1 }]))), /RLIMIT_FOO/],
     ["no args", input(withSpec((s) => (s.process.args = []))), /config\.json: process\.args/],
+    ["memory above qm's maximum (8 TiB)", input(withSpec((s) => (s.linux.resources = { memory: { limit: 8 * 1024 ** 4 + 1 } }))), /^linux\.resources\.memory\.limit 8796093022209 is above the 8388608 MiB a Proxmox VM can have$/],
   ])("%s", (_name, inp, message) => {
     expect(() => planVm(inp)).toThrow(message);
   });

@@ -28,6 +28,10 @@ describe("qm error mapping (texts from proxmox-cli.md and qemu-server)", () => {
     ["can't find file '/var/lib/vz/import/debian.qcow2'", "image-missing", "x failed: disk image /var/lib/vz/import/debian.qcow2 not found: check backends.proxmox-vm.image"],
     ["Linked clone feature is not supported for 'local:9000/vm-9000-disk-0.raw' (scsi0)", "linked-clone", /^x failed: the template's disk local:9000\/vm-9000-disk-0\.raw cannot be cloned linked: set backends\.proxmox-vm\.fullClone to true$/],
     ["400 Parameter verification failed.\nname: invalid format - value does not look like a valid DNS name\n\nqm create <vmid> [OPTIONS]", "parameters", "x failed: qm rejected the parameters: name: invalid format - value does not look like a valid DNS name"],
+    ["400 Parameter verification failed.\nmemory: invalid format - format error\nmemory.current: value must have a maximum value of 8388608\n\nqm set <vmid> [OPTIONS]", "parameters", "x failed: qm rejected the parameters: memory: invalid format - format error; memory.current: value must have a maximum value of 8388608"],
+    ["No QEMU guest agent configured", "agent-missing", "x failed: Proxmox VM 105 has no guest agent configured: set backends.proxmox-vm.agent to true (and use an image with qemu-guest-agent)"],
+    ["QEMU guest agent is not running", "agent-down", "x failed: the guest agent of Proxmox VM 105 does not answer (is the guest still booting? does its image run qemu-guest-agent?)"],
+    ["Agent error: Guest agent command failed, error was 'Failed to execute child process “/x” (No such file or directory)'", "agent-error", "x failed: guest agent: Guest agent command failed, error was 'Failed to execute child process “/x” (No such file or directory)'"],
     ["trying to acquire lock...\ncan't lock file '/var/lock/qemu-server/lock-105.conf' - got timeout", "other", "x failed: can't lock file '/var/lock/qemu-server/lock-105.conf' - got timeout"],
     ["", "other", "x failed: exit status 255"],
   ])("%j", (stderr, kind, message) => {

@@ -1,20 +1,21 @@
 // @ts-check
-// The QEMU side of qemu-server: disks on directory storages, the VM process (lib/kvm.mjs standing
-// in for QEMU), its pid file, running check, start/stop/shutdown and vmstatus.
-import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
+// The QEMU side of qemu-server: disks on directory storages, the running check of the VM's QEMU
+// (lib/kvm.mjs starts it), stop/shutdown over QMP and the guest agent, and vmstatus.
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { die, paramError, print, warn } from "./io.mjs";
 import { ROOT, mkdirp } from "./env.mjs";
 import { absFilesystemPath, parseVolname, parseVolumeId, storageCheckEnabled, storageConfig, volumePath } from "./storage.mjs";
-import { assertConfigExists, isCdrom, isCloudinit, isDriveKey, parseDrive } from "./qmconf.mjs";
+import { assertConfigExists, isCdrom, isDriveKey, parseDrive } from "./qmconf.mjs";
+import { agentEnabled, pidFile, qmpSocket } from "./kvm.mjs";
+import { isTimeout, qmp } from "./qmp.mjs";
+import { agentCmd } from "./agent.mjs";
 import { formatSize, parseSize } from "./schema.mjs";
 
-const KVM = join(import.meta.dirname, "kvm.mjs");
 const NEW_DISK_RE = /^([^:\s]+):(\d+(\.\d+)?)$/;
 export const QEMU_VERSION = "9.2.0";
 
-export const pidFile = (vmid) => join(ROOT, "var/run/qemu-server", `${vmid}.pid`);
 
 function cmdline(pid) {
   try {
@@ -44,8 +45,9 @@ export function runningPid(vmid) {
   const argv = cmdline(pid);
   const state = procState(pid)?.[0];
   if (!argv || state === "Z" || state === "X") return undefined;
-  const i = argv.indexOf("-id");
-  return i >= 0 && argv[i + 1] === String(vmid) ? pid : undefined;
+  // stock QEMU has no `-id <vmid>` (a Proxmox patch): the VM's own pid file in its argv names it
+  const i = argv.indexOf("-pidfile");
+  return i >= 0 && argv[i + 1] === pidFile(vmid) ? pid : undefined;
 }
 
 /** check_running: asserts the config exists on this node first */
@@ -54,12 +56,6 @@ export function checkRunning(vmid) {
   return runningPid(vmid);
 }
 
-/** vm_is_paused: vCPUs stopped (the stand-in's process is SIGSTOPped) */
-export function isPaused(vmid) {
-  const pid = runningPid(vmid);
-  const state = pid ? procState(pid)?.[0] : undefined;
-  return state === "T" || state === "t";
-}
 
 // ---------------------------------------------------------------------------------------------
 // disks
@@ -84,6 +80,12 @@ export function allocDisk(cfg, sid, vmid, sizeBytes, fmt = "raw") {
     print(`Formatting '${p}', fmt=${fmt} size=${sizeBytes} preallocation=off\n`);
     return `${sid}:${vmid}/${name}`;
   }
+}
+
+/** qemu_img_convert: a disk's blocks into another volume (sparse: zeros are not written) */
+export function copyImage(src, dst) {
+  const r = spawnSync("qemu-img", ["convert", "-O", "raw", src, dst], { encoding: "utf8" });
+  if (r.status !== 0) throw die(`copy failed: command 'qemu-img convert' failed: ${(r.stderr || r.error?.message || "").trim()}`);
 }
 
 /** the cloud-init drive's volume */
@@ -151,7 +153,7 @@ export function createDisks(cfg, vmid, param, made) {
       const volid = allocDisk(cfg, /** @type {string} */ (m[1]), vmid, 0);
       made.push(volid);
       print(`importing disk '${drive["import-from"]}' to VM ${vmid} ...\n`);
-      copyFileSync(src, volumePath(cfg, volid));
+      copyImage(src, volumePath(cfg, volid));
       print(`transferred ${formatSize(size)} of ${formatSize(size)} (100.00%)\n`);
       const { "import-from": _src, file: _f, ...opts } = drive;
       out[key] = [volid, ...Object.entries({ ...opts, size: formatSize(size) }).map(([k, v]) => `${k}=${v}`)].join(",");
@@ -189,55 +191,41 @@ export function ownedVolumes(conf, vmid) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// the VM process
+// the VM process (lib/kvm.mjs starts it)
 
-/** config_to_command, reduced: an argv that names the VM and what its guest would see */
-function kvmArgs(vmid, conf) {
-  const mem = /(\d+)$/.exec(String(conf.memory ?? "512"))?.[1] ?? "512";
-  return [
-    "-id", String(vmid),
-    "-name", `${conf.name ?? `VM ${vmid}`},debug-threads=on`,
-    "-pidfile", pidFile(vmid),
-    "-smp", `${Number(conf.sockets ?? 1) * Number(conf.cores ?? 1)},sockets=${conf.sockets ?? 1},cores=${conf.cores ?? 1},maxcpus=${Number(conf.sockets ?? 1) * Number(conf.cores ?? 1)}`,
-    "-m", mem,
-    "-acpi", conf.acpi === "0" ? "off" : "on",
-    "-machine", "type=pc-i440fx-9.2+pve0",
-  ];
-}
-
-/**
- * The cloud-init drive is generated at start from `cicustom` snippets (Cloudinit.pm
- * read_cloudinit_snippets_file): each must be a snippets volume that exists.
- */
-export function checkCloudinit(cfg, conf) {
-  const hasDrive = Object.entries(conf).some(([k, v]) => isDriveKey(k) && isCloudinit(parseDrive(String(v))));
-  if (!hasDrive || !conf.cicustom) return;
-  for (const part of String(conf.cicustom).split(",")) {
-    const volid = part.slice(part.indexOf("=") + 1);
-    const { vtype } = parseVolname(cfg, volid);
-    if (vtype !== "snippets") throw die(`${volid} is not in the snippets directory`);
-    absFilesystemPath(cfg, volid);
+/** QMP `query-status` of a running VM: `running`, `paused`, `shutdown`, `prelaunch`, ... */
+export async function qmpStatus(vmid) {
+  try {
+    return String((await qmp(qmpSocket(vmid), "query-status")).status);
+  } catch {
+    return undefined;
   }
 }
 
-/** spawns the stand-in QEMU detached and writes its pid file */
-export async function startKvm(vmid, conf) {
-  mkdirp(join(ROOT, "var/run/qemu-server"));
-  const child = spawn(process.execPath, [KVM, ...kvmArgs(vmid, conf)], { argv0: "kvm", detached: true, stdio: "ignore" });
-  const pid = await new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("spawn", () => resolve(child.pid));
-  });
-  child.unref();
-  writeFileSync(pidFile(vmid), `${pid}\n`);
-  return /** @type {number} */ (pid);
+/** vm_is_paused */
+export async function isPaused(vmid) {
+  return (await qmpStatus(vmid)) === "paused";
+}
+
+/**
+ * vm_stop_cleanup's caller: an error of a QMP command on the VM, as mon_cmd words it
+ * @param {number} vmid
+ * @param {string} execute
+ * @param {Record<string, any>} [args]
+ */
+export async function monCmd(vmid, execute, args) {
+  try {
+    return await qmp(qmpSocket(vmid), execute, args);
+  } catch (e) {
+    throw die(`VM ${vmid} qmp command '${execute}' failed - ${isTimeout(e) ? "got timeout" : /** @type {Error} */ (e).message}`);
+  }
 }
 
 async function waitGone(vmid, seconds) {
   const end = Date.now() + seconds * 1000;
   while (Date.now() < end) {
     if (!runningPid(vmid)) return true;
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 100));
   }
   return !runningPid(vmid);
 }
@@ -251,15 +239,16 @@ function cleanupPid(vmid) {
 }
 
 /**
- * _do_vm_stop: shutdown (ACPI powerdown, the stand-in's SIGUSR1) or quit (SIGTERM), wait `timeout`
- * seconds; then with `force` SIGTERM and 10 s later SIGKILL, else "got timeout".
+ * _do_vm_stop: shutdown (the guest agent's guest-shutdown when `agent` is enabled, else ACPI
+ * system_powerdown) or QMP quit; wait `timeout` seconds; then with `force` SIGTERM and 10 s later
+ * SIGKILL, else "got timeout".
  */
-export async function doVmStop(vmid, timeout, shutdown, force) {
+export async function doVmStop(vmid, conf, timeout, shutdown, force) {
   const pid = runningPid(vmid);
   if (!pid) return;
-  // QMP answers while the vCPUs are paused; the stand-in's process must be running to get the request
-  if (!shutdown && isPaused(vmid)) process.kill(pid, "SIGCONT");
-  process.kill(pid, shutdown ? "SIGUSR1" : "SIGTERM");
+  if (!shutdown) await monCmd(vmid, "quit").catch(() => undefined);
+  else if (agentEnabled(conf)) await agentCmd(vmid, conf, "guest-shutdown", undefined, true);
+  else await monCmd(vmid, "system_powerdown");
   const t = timeout ?? 60;
   if (await waitGone(vmid, t)) return cleanupPid(vmid);
   if (!force) throw die("VM quit/powerdown failed - got timeout");
@@ -304,7 +293,7 @@ function rssOf(pid) {
 }
 
 /** vmstatus($vmid, full): the fields qm status --verbose prints (of the nested hashes: nics, proxmox-support) */
-export function vmstatus(cfg, vmid, conf) {
+export async function vmstatus(cfg, vmid, conf) {
   const pid = runningPid(vmid);
   const memMiB = Number(/(\d+)$/.exec(String(conf.memory ?? "512"))?.[1] ?? 512);
   let maxdisk = 0;
@@ -329,7 +318,7 @@ export function vmstatus(cfg, vmid, conf) {
   };
   if (pid) {
     d.pid = pid;
-    d.qmpstatus = isPaused(vmid) ? "paused" : "running";
+    d.qmpstatus = (await qmpStatus(vmid)) ?? "running";
     d["running-machine"] = "pc-i440fx-9.2+pve0";
     d["running-qemu"] = QEMU_VERSION;
     d["proxmox-support"] = { "pbs-dirty-bitmap": 1, "pbs-dirty-bitmap-migration": 1, "pbs-masterkey": 1, "query-bitmap-info": 1 };

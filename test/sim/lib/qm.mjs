@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // @ts-check
-// `qm` stand-in: Proxmox VE's VM CLI reproduced with a real long-lived process per running VM
-// (lib/kvm.mjs in place of QEMU). See ../README.md for what is (not) reproduced.
-import { copyFileSync, existsSync } from "node:fs";
+// `qm` stand-in: Proxmox VE's VM CLI reproduced on a real QEMU per running VM (lib/kvm.mjs), its
+// guest agent and the NoCloud drive it builds. See ../README.md for what is (not) reproduced.
+import { existsSync } from "node:fs";
 import { die, print, printErr, warn } from "./io.mjs";
 import { forkWorker, runCliHandler } from "./cli.mjs";
 import { NODE, vmlist } from "./env.mjs";
@@ -27,7 +27,10 @@ import {
   vmidUser,
   writeVmConfigFile,
 } from "./qmconf.mjs";
-import { QEMU_VERSION, allocCloudinit, allocDisk, checkCloudinit, checkDriveParams, checkRunning, createDisks, doVmStop, freeVolume, isPaused, ownedVolumes, runningPid, startKvm, vmstatus } from "./qemu.mjs";
+import { QEMU_VERSION, allocCloudinit, allocDisk, checkDriveParams, checkRunning, copyImage, createDisks, doVmStop, freeVolume, isPaused, monCmd, ownedVolumes, runningPid, vmstatus } from "./qemu.mjs";
+import { startKvm } from "./kvm.mjs";
+import { cloudinitFiles, writeCloudinitDrive } from "./cloudinit.mjs";
+import { guestCmddef } from "./agent.mjs";
 import { readStorageCfg, storageCheckEnabled, volumePath } from "./storage.mjs";
 
 /** @typedef {import("./schema.mjs").Prop} Prop */
@@ -184,7 +187,7 @@ async function cloneVm(param) {
           print(`create full clone of drive ${k} (${d.file})\n`);
           const vol = allocDisk(cfg, sid, newid, 0, String(d.file).endsWith(".qcow2") ? "qcow2" : "raw");
           made.push(vol);
-          copyFileSync(volumePath(cfg, /** @type {string} */ (d.file)), volumePath(cfg, vol));
+          copyImage(volumePath(cfg, /** @type {string} */ (d.file)), volumePath(cfg, vol));
           conf[k] = printDrive({ ...d, file: vol });
         }
         writeVmConfigFile(newid, conf);
@@ -232,8 +235,9 @@ async function vmStart(param) {
       if (conf.template) throw die("you can't start a vm if it's a template");
       if (!param.skiplock) checkVmLock(conf);
       if (runningPid(id)) throw die(`VM ${id} already running`);
-      checkCloudinit(readStorageCfg(), conf);
-      await startKvm(id, conf);
+      const cfg = readStorageCfg();
+      writeCloudinitDrive(cfg, conf, id);
+      await startKvm(cfg, id, conf);
     });
   });
 }
@@ -245,7 +249,7 @@ async function vmStop(param) {
       assertConfigExists(id);
       const conf = loadVmConfig(id);
       if (!param.skiplock) checkVmLock(conf);
-      await doVmStop(id, param.timeout, false, true);
+      await doVmStop(id, conf, param.timeout, false, true);
     });
   });
 }
@@ -254,7 +258,7 @@ async function vmShutdown(param) {
   const id = Number(param.vmid);
   let shutdown = true;
   if (checkRunning(id) === undefined) printErr(`VM ${id} not running\n`);
-  else if (isPaused(id)) {
+  else if (await isPaused(id)) {
     if (!param.forceStop) throw die("VM is paused - cannot shutdown");
     warn("VM is paused - stop instead of shutdown");
     shutdown = false;
@@ -265,7 +269,7 @@ async function vmShutdown(param) {
       if (!param.skiplock) checkVmLock(conf);
       let t = param.timeout;
       if (t === undefined && conf.startup) t = Number(/down=(\d+)/.exec(String(conf.startup))?.[1] ?? 60);
-      await doVmStop(id, t === undefined ? undefined : Number(t), shutdown, !!param.forceStop);
+      await doVmStop(id, conf, t === undefined ? undefined : Number(t), shutdown, !!param.forceStop);
     });
   });
 }
@@ -277,7 +281,7 @@ async function vmSuspend(param) {
   return forkWorker(async () => {
     await lockVmConfig(id, async () => {
       checkVmLock(loadVmConfig(id));
-      process.kill(pid, "SIGSTOP");
+      await monCmd(id, "stop");
     });
   });
 }
@@ -287,7 +291,7 @@ async function vmResume(param) {
   const pid = checkRunning(id);
   if (!pid) throw die(`VM ${id} not running`);
   return forkWorker(async () => {
-    process.kill(pid, "SIGCONT");
+    await monCmd(id, "cont");
   });
 }
 
@@ -423,7 +427,7 @@ const cmddef = {
     code: async (param) => {
       const id = Number(param.vmid);
       const conf = loadVmConfig(id);
-      const stat = vmstatus(readStorageCfg(), id, conf);
+      const stat = await vmstatus(readStorageCfg(), id, conf);
       if (param.verbose) print(printRecursiveHash(stat)); else print(`status: ${stat.qmpstatus ?? stat.status}\n`);
       return null;
     },
@@ -442,7 +446,7 @@ const cmddef = {
       for (const id of ids) {
         const conf = readVmConfig(id);
         if (!conf) continue;
-        const d = vmstatus(cfg, id, conf);
+        const d = await vmstatus(cfg, id, conf);
         s += row(id, d.name, param.full ? (d.qmpstatus ?? d.status) : d.status, Number(d.maxmem) / 1024 / 1024, (Number(d.maxdisk) / 1024 ** 3).toFixed(2), d.pid ?? 0);
       }
       print(s);
@@ -484,5 +488,21 @@ const cmddef = {
   },
 };
 
+/** `qm cloudinit dump <vmid> <type>` (and the other nested command groups) */
+/** @type {Record<string, import("./cli.mjs").CmdDef>} */
+const cloudinitCmddef = {
+  dump: {
+    cls: "PVE::API2::Qemu",
+    method: "cloudinit_generated_config_dump",
+    properties: { node, vmid, type: { type: "string", enum: ["user", "network", "meta"] } },
+    argParam: ["vmid", "type"],
+    fixed: { node: NODE },
+    code: async (param) => cloudinitFiles(readStorageCfg(), loadVmConfig(Number(param.vmid)), Number(param.vmid))[/** @type {"user"|"network"|"meta"} */ (param.type)],
+    outsub: (text) => print(text),
+  },
+};
+
 readStorageCfg(); // a fresh $PVE_SIM_ROOT gets the default storage.cfg and its directories
-process.exitCode = await runCliHandler("qm", cmddef, process.argv.slice(2));
+const argv = process.argv.slice(2);
+const nested = { guest: guestCmddef, cloudinit: cloudinitCmddef }[argv[0] ?? ""];
+process.exitCode = nested ? await runCliHandler(`qm ${argv[0]}`, nested, argv.slice(1)) : await runCliHandler("qm", cmddef, argv);

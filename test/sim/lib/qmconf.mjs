@@ -46,6 +46,7 @@ export const driveDesc = {
   backup: bool(),
   replicate: bool(),
   ro: bool(),
+  serial: { type: "string", optional: true, maxLength: 60, pattern: "[-%a-zA-Z0-9_.]+" },
 };
 
 /** @type {Record<string, Prop>} */
@@ -82,7 +83,7 @@ export const confdesc = {
   },
   name: { type: "string", optional: true, format: "dns-name" },
   description: { type: "string", optional: true, maxLength: 8192 },
-  memory: { type: "string", optional: true, pattern: "(?:current=)?[1-9][0-9]*" },
+  memory: { type: "string", optional: true, format: { current: { type: "integer", default_key: true, minimum: 16, maximum: 8388608 } } },
   balloon: { type: "integer", optional: true, minimum: 0 },
   cores: { type: "integer", optional: true, minimum: 1 },
   sockets: { type: "integer", optional: true, minimum: 1 },
