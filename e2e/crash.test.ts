@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { CRASH_POINTS } from "../src/crash-point.js";
 import { crashCase, hostTraces, type CrashCase } from "./crash-harness.js";
-import { namesRuntimeRoot } from "../src/backends/runtime-calls.js";
+import { runtimeCallsOn } from "../src/backends/runtime-calls.js";
 import { Cleanup, configFile, makeBundle, NEXCAGE, nexcageFor, rootEntries, tempDir, VARIANTS } from "./helpers.js";
 
 /**
@@ -62,20 +62,6 @@ describe.each(VARIANTS)("kill -9 at each step, through $name", (variant) => {
     });
   });
 });
-
-/** Pids of processes whose argv names this runtime root (a runtime call still at work on it). */
-function runtimeCallsOn(runtimeRoot: string): number[] {
-  return readdirSync("/proc")
-    .filter((e) => /^[0-9]+$/.test(e))
-    .filter((pid) => {
-      try {
-        return namesRuntimeRoot(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0"), runtimeRoot);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 describe.each(VARIANTS)("kill -9 of create at any moment, then delete --force at once, through $name", (variant) => {
   // the moments a kill can fall on are not named crash points: spread kills over the whole create

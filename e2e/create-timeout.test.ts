@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
-import { chmodSync, existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { namesRuntimeRoot } from "../src/backends/runtime-calls.js";
+import { runtimeCallsOn } from "../src/backends/runtime-calls.js";
 import { cgroupsNamed } from "./crash-harness.js";
 import { Cleanup, configFile, makeBundle, NEXCAGE, nexcage, nexcageFor, rootEntries, tempDir, VARIANTS, waitFor, type Variant } from "./helpers.js";
 
@@ -53,19 +53,6 @@ function hookStarted(marker: string): Promise<boolean> {
     if (pid > 0 && !hookPids.includes(pid)) hookPids.push(pid);
     return pid > 0;
   }, 30_000);
-}
-
-function runtimeCallsOn(runtimeRoot: string): number[] {
-  return readdirSync("/proc")
-    .filter((e) => /^[0-9]+$/.test(e))
-    .filter((pid) => {
-      try {
-        return namesRuntimeRoot(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0"), runtimeRoot);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
 }
 
 /** Nothing of `id` on the host: no cgroup, no runtime process, nothing in the root. */

@@ -1,4 +1,5 @@
 import { posix } from "node:path";
+import { mountinfoLines, unescapeMountField } from "../proc/mountinfo.js";
 
 /**
  * Which cgroup directories an OCI runtime (cgroupfs driver) makes for a container, from the
@@ -25,19 +26,11 @@ export interface CgroupMount {
 /** Mount options of a v1 cgroup mount that are not controllers. */
 const NOT_CONTROLLERS = new Set(["rw", "ro", "noprefix", "clone_children", "xattr", "cpuset_v2_mode", "favordynmods", "nsdelegate", "memory_recursiveprot"]);
 
-function unescapeMount(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
-
 /** The cgroup hierarchies in mountinfo text, one per superblock (bind mounts of the same one dropped). */
 export function cgroupMounts(mountinfo: string): CgroupMount[] {
   const seen = new Set<string>();
   const out: CgroupMount[] = [];
-  for (const line of mountinfo.split("\n")) {
-    const sep = line.indexOf(" - ");
-    if (sep < 0) continue;
-    const pre = line.slice(0, sep).split(" ");
-    const post = line.slice(sep + 3).split(" ");
+  for (const { pre, post } of mountinfoLines(mountinfo)) {
     const [fstype, , superOpts = ""] = post;
     if (fstype !== "cgroup" && fstype !== "cgroup2") continue;
     const device = pre[2];
@@ -47,7 +40,7 @@ export function cgroupMounts(mountinfo: string): CgroupMount[] {
     seen.add(device);
     const version = fstype === "cgroup2" ? 2 : 1;
     const controllers = version === 2 ? [] : superOpts.split(",").filter((o) => o !== "" && !NOT_CONTROLLERS.has(o) && !o.startsWith("release_agent="));
-    out.push({ mountPoint: unescapeMount(mountPoint), root: unescapeMount(root), controllers, version });
+    out.push({ mountPoint: unescapeMountField(mountPoint), root: unescapeMountField(root), controllers, version });
   }
   return out;
 }

@@ -18,7 +18,8 @@ function argvOf(pid: number): string[] {
   }
 }
 
-function callsOn(root: string): number[] {
+/** Pids of the processes (not this one) whose argv names this runtime root. */
+export function runtimeCallsOn(root: string): number[] {
   return readdirSync("/proc")
     .filter((e) => /^[0-9]+$/.test(e))
     .map(Number)
@@ -34,7 +35,7 @@ export async function stopRuntimeCalls(root: string): Promise<void> {
   await withBackoff(
     STOP_MS,
     async () => {
-      const pids = callsOn(root);
+      const pids = runtimeCallsOn(root);
       for (const pid of pids) killQuietly(pid);
       return pids.length === 0 ? true : undefined;
     },

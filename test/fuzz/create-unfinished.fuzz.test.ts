@@ -4,7 +4,8 @@ import { chmodSync, closeSync, copyFileSync, openSync, existsSync, mkdirSync, mk
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { namesRuntimeRoot } from "../../src/backends/runtime-calls.js";
+import { runtimeCallsOn } from "../../src/backends/runtime-calls.js";
+import { cgroupsNamed } from "../../e2e/crash-harness.js";
 import { CONFIG_CACHE_FILE } from "../../src/config/cache.js";
 import { defaultSpec } from "../../src/oci/default-spec.js";
 import { params, timeoutFor } from "./_fuzz.js";
@@ -45,32 +46,6 @@ afterAll(() => {
   for (const d of cgroupsNamed(NESTED)) rmdirSync(d);
   rmSync(base, { recursive: true, force: true });
 });
-
-function cgroupsNamed(name: string, dir = "/sys/fs/cgroup", depth = 0): string[] {
-  let entries;
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  return entries.filter((e) => e.isDirectory()).flatMap((e) => {
-    const p = join(dir, e.name);
-    return [...(e.name === name ? [p] : []), ...(depth < 6 ? cgroupsNamed(name, p, depth + 1) : [])];
-  });
-}
-
-function runtimeCallsOn(root: string): number[] {
-  return readdirSync("/proc")
-    .filter((e) => /^[0-9]+$/.test(e))
-    .filter((pid) => {
-      try {
-        return namesRuntimeRoot(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0"), root);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 /** The built CLI; its stderr in a file (a container it leaves inherits it and would hold a pipe open). */
 function cli(args: string[], detached = false) {
