@@ -1,7 +1,8 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { Cleanup, makeBundle, nexcage, nexcageMessage, tempDir, rootEntries } from "./helpers.js";
+import { acquireLock } from "../src/state/lock.js";
+import { Cleanup, configFile, makeBundle, nexcage, nexcageMessage, tempDir, rootEntries } from "./helpers.js";
 
 /** Operators and containerd call nexcage concurrently: no lost or corrupt record, every failure a clear line. */
 const cleanup = new Cleanup();
@@ -57,5 +58,38 @@ describe("concurrency (crun backend)", () => {
     expect((await nexcage(root, ["delete", "--force", id])).code).toBe(0);
     expect(rootEntries(root)).toEqual([]);
   }, 300_000);
-});
 
+  it("ps waits for the id's lock like every other operation", async () => {
+    const root = cleanup.dir(tempDir("pslock"));
+    const bundle = cleanup.dir(makeBundle(["sleep", "1000"]));
+    const id = cleanup.nexcage(root, `pslock-${RUN}`);
+    expect((await nexcage(root, ["run", "-d", "-b", bundle, id])).code).toBe(0);
+    const config = configFile({ lockTimeoutSeconds: 1 });
+    const held = await acquireLock(realpathSync(root), id, 10_000);
+    let busy;
+    try {
+      busy = await nexcage(root, ["ps", "-f", "json", id], { config });
+    } finally {
+      await held.release();
+    }
+    expect(busy.code).toBe(1);
+    expect(nexcageMessage(busy.stderr)).toBe(`container ${id} is busy: another nexcage operation holds it`);
+    const ps = await nexcage(root, ["ps", "-f", "json", id], { config });
+    expect(ps.code, ps.stderr).toBe(0);
+    const init = Number(readFileSync(join(root, id, "init.pid"), "utf8"));
+    expect(JSON.parse(ps.stdout)).toContain(init);
+  });
+
+  it("ps racing delete --force: ps lists the processes or says the container is gone, the runtime never crashes", async () => {
+    const root = cleanup.dir(tempDir("psdel"));
+    const bundle = cleanup.dir(makeBundle(["sleep", "1000"]));
+    for (let i = 0; i < 10; i++) {
+      const id = cleanup.nexcage(root, `psdel-${RUN}-${i}`);
+      expect((await nexcage(root, ["run", "-d", "-b", bundle, id])).code).toBe(0);
+      const [ps, del] = await Promise.all([nexcage(root, ["ps", "-f", "json", id]), nexcage(root, ["delete", "--force", id])]);
+      expect(del.code, del.stderr).toBe(0);
+      if (ps.code !== 0) expect(nexcageMessage(ps.stderr)).toMatch(/^(container does not exist|container not running)$/);
+    }
+    expect(rootEntries(root)).toEqual([]);
+  }, 120_000);
+});

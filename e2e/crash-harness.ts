@@ -5,6 +5,26 @@ import { isSameLiveProcess, readProcStat } from "../src/proc/stat.js";
 import { nexcageMessage, rootEntries, waitFor, type NexcageOptions, type Run } from "./helpers.js";
 
 /**
+ * Every cgroup directory named `name` (or `*.name`, a systemd scope) in any hierarchy, at any depth
+ * up to 6 (runc puts its default under the caller's own cgroup, not at the root).
+ */
+export function cgroupsNamed(name: string, dir = "/sys/fs/cgroup", depth = 0): string[] {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((e) => e.isDirectory())
+    .flatMap((e) => {
+      const path = join(dir, e.name);
+      const here = e.name === name || e.name.endsWith(`.${name}`) ? [path] : [];
+      return depth < 6 ? [...here, ...cgroupsNamed(name, path, depth + 1)] : here;
+    });
+}
+
+/**
  * One crash case of the crash-consistency suites (e2e/crash*.test.ts): nexcage is killed with
  * SIGKILL at a named point (NEXCAGE_TEST_CRASH_AT, src/crash-point.ts) of one operation; then
  * `state` and `list` must agree and say what is true, `kill` must reach a container that a crashed
@@ -72,14 +92,7 @@ export async function crashCase(c: CrashCase, t: CrashRun): Promise<void> {
 
 /** Host-wide traces of a container: cgroups `/<name>` under each controller and mounts naming `dir`. */
 export function hostTraces(cgroupName: string, dir: string): string[] {
-  const out: string[] = [];
-  for (const ctrl of readdirSync("/sys/fs/cgroup")) {
-    try {
-      if (readdirSync(join("/sys/fs/cgroup", ctrl)).some((e) => e === cgroupName || e.endsWith(`.${cgroupName}`))) out.push(`cgroup ${ctrl}/${cgroupName}`);
-    } catch {
-      // not a directory
-    }
-  }
+  const out: string[] = cgroupsNamed(cgroupName).map((d) => `cgroup ${d}`);
   for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) if (line.includes(dir)) out.push(`mount ${line}`);
   return out;
 }

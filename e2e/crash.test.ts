@@ -1,9 +1,11 @@
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { CRASH_POINTS } from "../src/crash-point.js";
 import { crashCase, hostTraces, type CrashCase } from "./crash-harness.js";
-import { Cleanup, makeBundle, nexcageFor, tempDir, VARIANTS } from "./helpers.js";
+import { runtimeCallsOn } from "../src/backends/runtime-calls.js";
+import { Cleanup, configFile, makeBundle, NEXCAGE, nexcageFor, rootEntries, tempDir, VARIANTS } from "./helpers.js";
 
 /**
  * Crash consistency for crun (CLI and libcrun drivers) and runc: nexcage killed with SIGKILL at each
@@ -59,4 +61,29 @@ describe.each(VARIANTS)("kill -9 at each step, through $name", (variant) => {
       leftovers: async () => hostTraces(id, join(root, id)),
     });
   });
+});
+
+describe.each(VARIANTS)("kill -9 of create at any moment, then delete --force at once, through $name", (variant) => {
+  // the moments a kill can fall on are not named crash points: spread kills over the whole create
+  const TRIES = Array.from({ length: 12 }, (_, i) => i);
+
+  it("leaves no directory, runtime call, init or cgroup", async () => {
+    const root = cleanup.dir(tempDir("killany"));
+    const bundle = cleanup.dir(makeBundle(["sleep", "1000"]));
+    const n = nexcageFor(variant, root);
+    const config = configFile(variant.config);
+    for (const i of TRIES) {
+      const id = cleanup.nexcage(root, `killany-${tag}-${variant.backend}${variant.node ? "l" : ""}-${i}`);
+      const child = spawn(variant.node ?? process.execPath, [NEXCAGE, "--root", root, "--config", config, "create", "-b", bundle, id], { stdio: "ignore" });
+      const exited = new Promise((r) => child.on("exit", r));
+      await new Promise((r) => setTimeout(r, 20 + i * 25));
+      child.kill("SIGKILL");
+      await exited;
+      const d = await n(["delete", "--force", id]);
+      expect(d.code, d.stderr).toBe(0);
+      expect(runtimeCallsOn(join(root, id, variant.backend))).toEqual([]);
+      expect(rootEntries(root)).toEqual([]);
+      expect(hostTraces(id, join(root, id))).toEqual([]);
+    }
+  }, 120_000);
 });

@@ -111,8 +111,11 @@ export interface Backend<Ref extends AnyRef = AnyRef> {
   kill(h: Handle<Ref>, signal: Signal, all: boolean): Promise<void>;
   /** Removes the backend's container. With force, also a running one; a missing one is not an error. */
   delete(h: Handle<Ref>, force: boolean): Promise<void>;
-  /** Removes whatever a crashed create may have left under `dir`, without a record. */
-  purge(id: string, dir: string): Promise<void>;
+  /**
+   * Removes whatever a failed or crashed create may have left under `dir` and on the host, without
+   * a record. `bundle`: the bundle it was created from, when the `creating` record names it.
+   */
+  purge(id: string, dir: string, bundle?: string): Promise<void>;
   /**
    * The live truth about status and pid. Absent when the descriptor says `initIsHostProcess`:
    * the runtime reads that from /proc itself (probe.ts).

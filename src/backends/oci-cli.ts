@@ -1,13 +1,18 @@
-import { closeSync, existsSync, openSync, readSync, statfsSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readSync, statfsSync, statSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
 import { run, start } from "../exec/run.js";
 import { BackendError, oneLine, UnsupportedError } from "../errors.js";
+import { BUNDLE_CONFIG_SIZE_LIMIT } from "../oci/bundle.js";
+import { readRegularFile } from "../regular-file.js";
 import type { BackendName } from "../names.js";
 import type { Signal } from "../oci/signals.js";
 import type { Backend, BackendContext, Created, CreateRequest, ExecRequest, ExitCode, Handle, HealthReport } from "./contract.js";
 import { ensurePrivateFile } from "../state/private-file.js";
+import { containerCgroupDirs, type CgroupBase } from "./cgroup-paths.js";
+import { sweepCgroups } from "./cgroup-sweep.js";
 import { readPidFile, waitForPidFile } from "./pid-file.js";
+import { stopRuntimeCalls } from "./runtime-calls.js";
 import type { OciRef } from "./probe.js";
 
 export interface OciCliSettings {
@@ -20,6 +25,8 @@ export interface OciCliSettings {
   readonly updateRefusals?: (flags: readonly string[]) => string[];
   /** A line put first in the health report (crun: which driver and why). */
   readonly healthNote?: string;
+  /** Where this runtime anchors a container's cgroup path (cgroup-paths.ts). */
+  readonly cgroupBase: CgroupBase;
 }
 
 /** inherit: all three of ours (the container gets them); capture: stdout/stderr piped; stdin: ours in, the rest piped. */
@@ -212,8 +219,35 @@ export class OciCliBackend implements Backend<OciRef> {
     await this.call(at, force ? ["delete", "--force", h.id] : ["delete", h.id], "delete failed");
   }
 
-  async purge(id: string, dir: string): Promise<void> {
-    if (!this.known(this.runtimeRoot(dir), id)) return;
+  /**
+   * What a create that failed, timed out or was killed left: runtime calls still at work on the
+   * container, the runtime's own container (its `delete --force`), and the cgroups it made before
+   * it wrote any state (killed with what runs in them, then removed).
+   */
+  async purge(id: string, dir: string, bundle?: string): Promise<void> {
+    const stateRoot = this.runtimeRoot(dir);
+    try {
+      await stopRuntimeCalls(stateRoot);
+    } catch (e) {
+      throw new BackendError(`delete failed: ${(e as Error).message}`);
+    }
+    if (!existsSync(stateRoot)) return;
+    if (this.known(stateRoot, id)) await this.forceDelete(id, dir);
+    if (this.ctx.systemdCgroup) return; // systemd removes a scope once what runs in it is gone
+    const dirs = containerCgroupDirs(readFileSync("/proc/self/mountinfo", "utf8"), readFileSync("/proc/self/cgroup", "utf8"), {
+      id,
+      cgroupsPath: bundle === undefined ? undefined : specCgroupsPath(bundle),
+      base: this.settings.cgroupBase,
+    });
+    try {
+      await sweepCgroups(dirs);
+    } catch (e) {
+      throw new BackendError(`delete failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** The runtime's `delete --force` of a container it has state for under <dir>/<backend>. */
+  protected async forceDelete(id: string, dir: string): Promise<void> {
     await this.call({ dir }, ["delete", "--force", id], "delete failed");
   }
 
@@ -304,6 +338,17 @@ export class OciCliBackend implements Backend<OciRef> {
     }
     const lines = String(result.stdout).split("\n").filter((l) => l.trim() !== "");
     return { backend: this.name, ok: true, details: [`${this.settings.binary}: ${lines.slice(0, 2).join(", ")}`] };
+  }
+}
+
+/** The bundle's linux.cgroupsPath, if its config.json still says one. */
+function specCgroupsPath(bundle: string): string | undefined {
+  try {
+    const spec = JSON.parse(readRegularFile(join(bundle, "config.json"), { limit: BUNDLE_CONFIG_SIZE_LIMIT })) as { linux?: { cgroupsPath?: unknown } };
+    const p = spec.linux?.cgroupsPath;
+    return typeof p === "string" ? p : undefined;
+  } catch {
+    return undefined; // gone or changed since create: the default path is the best guess
   }
 }
 

@@ -12,3 +12,12 @@ export function signalProcess(pid: number, signal: Signal): boolean {
     throw new NexcageError(`cannot send ${signal.name} to process ${pid}: ${errnoText(e)}`);
   }
 }
+
+/** SIGKILL to `pid`, whether or not it still exists (what is being cleared may be exiting already). */
+export function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // gone already, or never ours to kill: nothing more to do
+  }
+}

@@ -160,13 +160,29 @@ export class Creation {
     }
   }
 
-  /** Remove every trace of `id` that a backend may have left in its directory, and the directory. */
+  /**
+   * Remove every trace of `id` that a backend may have left in its directory or on the host, and
+   * the directory. A backend is asked when its debris is there, and the one a readable record
+   * names also without it when its runtime is a host process (a `crun create` whose nexcage was
+   * killed may still be at work and make its root after the directory is gone).
+   */
   async purge(id: string): Promise<void> {
     const dir = this.core.store.dir(id);
+    const rec = this.readableRecord(id);
     for (const d of Object.values(REGISTRY)) {
-      if (d.debris.some((f) => existsSync(join(dir, f)))) await (await this.core.backend(d.name)).purge(id, dir);
+      if ((d.initIsHostProcess && d.name === rec?.nexcage.backend) || d.debris.some((f) => existsSync(join(dir, f)))) {
+        await (await this.core.backend(d.name)).purge(id, dir, rec?.bundle);
+      }
     }
     this.core.store.remove(id);
+  }
+
+  private readableRecord(id: string): ContainerRecord | undefined {
+    try {
+      return this.core.store.read(id);
+    } catch {
+      return undefined; // corrupt or unreadable: the debris files alone say what to clear
+    }
   }
 
   /**

@@ -174,11 +174,12 @@ export class Runtime {
     return b.exec!(this.core.handle(rec), req);
   }
 
+  /** Under the lock, as every operation that calls the runtime: a `delete` racing it made crun crash. */
   async ps(id: string): Promise<number[]> {
-    validateContainerId(id);
-    const rec = this.core.mustRead(id);
-    transition("ps", id, (await this.core.liveStatus(rec, false)).status);
-    return (await this.core.backendFor(rec, "ps")).ps!(this.core.handle(rec));
+    return this.core.withLiveRecord(id, async (rec, live) => {
+      transition("ps", id, live.status);
+      return (await this.core.backendFor(rec, "ps")).ps!(this.core.handle(rec));
+    });
   }
 
   async pause(id: string): Promise<void> {

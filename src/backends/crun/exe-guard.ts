@@ -1,4 +1,5 @@
 import { readFileSync, realpathSync } from "node:fs";
+import { mountinfoLines, unescapeMountField } from "../../proc/mountinfo.js";
 
 /**
  * CVE-2019-5736: a container whose entrypoint resolves to /proc/self/exe runs the runtime's own
@@ -20,25 +21,16 @@ interface Mount {
   readonly readOnly: boolean;
 }
 
-/** Decodes mountinfo's octal escapes (\040 for a space, ...). */
-function unescape(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
-}
-
 /** Parses /proc/self/mountinfo into mount points and whether each is read-only (mount or superblock). */
 export function parseMountinfo(text: string): Mount[] {
   const mounts: Mount[] = [];
-  for (const line of text.split("\n")) {
-    const sep = line.indexOf(" - ");
-    if (sep < 0) continue;
-    const pre = line.slice(0, sep).split(" ");
-    const post = line.slice(sep + 3).split(" ");
+  for (const { pre, post } of mountinfoLines(text)) {
     const mountPoint = pre[4];
     const mountOptions = pre[5];
     const superOptions = post[2];
     if (mountPoint === undefined || mountOptions === undefined) continue;
     const ro = mountOptions.split(",").includes("ro") || (superOptions ?? "").split(",").includes("ro");
-    mounts.push({ mountPoint: unescape(mountPoint), readOnly: ro });
+    mounts.push({ mountPoint: unescapeMountField(mountPoint), readOnly: ro });
   }
   return mounts;
 }

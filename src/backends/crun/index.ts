@@ -19,6 +19,7 @@ export async function createCrunBackend(ctx: BackendContext): Promise<Backend<Oc
     timeoutMs: cfg.timeoutSeconds * 1000,
     execRefusals: crunExecRefusals,
     updateRefusals: crunUpdateRefusals,
+    cgroupBase: "root",
   };
   const choice = crunDriver(ctx);
   if (choice.driver === "cli" || choice.libraryPath === undefined) {

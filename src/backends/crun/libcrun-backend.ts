@@ -85,11 +85,9 @@ export class LibcrunBackend extends OciCliBackend {
     }
   }
 
-  override async purge(id: string, dir: string): Promise<void> {
-    const stateRoot = this.runtimeRoot(dir);
-    if (!this.known(stateRoot, id)) return;
+  protected override async forceDelete(id: string, dir: string): Promise<void> {
     try {
-      this.lib.delete({ stateRoot, id, force: true });
+      this.lib.delete({ stateRoot: this.runtimeRoot(dir), id, force: true });
     } catch (e) {
       this.fail("delete failed", e);
     }

@@ -4,5 +4,5 @@ import type { OciRef } from "../probe.js";
 
 export function createRuncBackend(ctx: BackendContext): Backend<OciRef> {
   const cfg = ctx.config.backends.runc;
-  return new OciCliBackend({ name: "runc", binary: cfg.path, timeoutMs: cfg.timeoutSeconds * 1000 }, ctx);
+  return new OciCliBackend({ name: "runc", binary: cfg.path, timeoutMs: cfg.timeoutSeconds * 1000, cgroupBase: "caller" }, ctx);
 }
