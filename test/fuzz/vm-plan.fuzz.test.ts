@@ -25,7 +25,7 @@ const specArb = fc.record({
   linux: fc.constant({ namespaces: [{ type: "network" }, { type: "pid" }] }),
 });
 const idArb = fc.stringMatching(/^[A-Za-z0-9_+.-]{1,20}$/);
-const LINE = /^(#cloud-config|# nexcage OCI container ".*"|hostname: ".*"|preserve_hostname: false|write_files:|  - path: ".*"|    permissions: "0644"|    content: ".*"|runcmd:|  - \[.*\])$/;
+const LINE = /^(#cloud-config|# nexcage OCI container ".*"|hostname: ".*"|preserve_hostname: false|write_files:|  - path: ".*"|    permissions: "0(?:644|755)"|    content: ".*"|runcmd:|  - \[.*\])$/;
 
 describe("fuzz: proxmox-vm plan keeps bundle strings as data", () => {
   it(
