@@ -1,11 +1,17 @@
-import { existsSync, readdirSync, readlinkSync, rmSync, statSync } from "node:fs";
+import { existsSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { crashPoint } from "../../crash-point.js";
 import { BackendError } from "../../errors.js";
 import type { Signal } from "../../oci/signals.js";
 import { isSameLiveProcess, readProcStat } from "../../proc/stat.js";
 import type { ContainerRecord } from "../../state/record.js";
-import type { Backend, BackendContext, Created, CreateRequest, HealthReport, Probe } from "../backend.js";
+import type { Backend, BackendContext, Created, CreateRequest, ExecRequest, ExitCode, HealthReport, Probe } from "../backend.js";
+import { execInCt } from "./attach/exec.js";
+import { findCtInit } from "./attach/attached.js";
+import * as attach from "./attach/lifecycle.js";
+import { hostFileFacts, checkExecutable } from "./executable.js";
+import { processesInPidNamespaceOf } from "./pid-namespace.js";
+import { parsePlanSpec } from "../proxmox/plan-spec.js";
 import { appendRawLines } from "./conf-file.js";
 import { PctError } from "./pct-errors.js";
 import { guestProbe, startMarked, startedMarker } from "../proxmox/guest-probe.js";
@@ -62,7 +68,12 @@ export class ProxmoxLxcBackend implements Backend {
       },
       consoleSocket: req.consoleSocket !== undefined,
       imageMappedByProxmox: req.template?.oci === true,
+      attached: attach.isAttached(req),
     });
+    if (req.template === undefined) {
+      const p = parsePlanSpec(req.bundle.spec).process;
+      checkExecutable(req.bundle.rootfs, p.args[0]!, p.cwd, p.env ?? [], hostFileFacts);
+    }
     for (const note of plan.notes) this.ctx.log.warn({ id: req.id }, `proxmox-lxc: ${note}`);
     let files: string[] = [];
     let template: string;
@@ -95,7 +106,9 @@ export class ProxmoxLxcBackend implements Backend {
       },
       MAX_VMID_TRIES,
     );
-    await appendRawLines(join(this.s.confDir, `${vmid}.conf`), join(this.s.lockDir, `pve-config-${vmid}.lock`), plan.lxcLines, this.tools.timeoutMs);
+    const attachLines = attach.isAttached(req) ? attach.beginAttach(this.s, req, vmid) : [];
+    await appendRawLines(join(this.s.confDir, `${vmid}.conf`), join(this.s.lockDir, `pve-config-${vmid}.lock`), [...plan.lxcLines, ...attachLines], this.tools.timeoutMs);
+    if (attach.isAttached(req)) await attach.launchAttached(this.s, req);
     return { ref: { vmid, template, ...(archive !== undefined ? { archive } : {}), dir: req.dir }, pid: 0 };
   }
 
@@ -105,13 +118,17 @@ export class ProxmoxLxcBackend implements Backend {
     crashPoint("proxmox-lxc:ct-started");
     const status = parseStatus(await this.pct(["status", String(vmid), "--verbose"], "start failed", vmid));
     const pid = Number(status["pid"]);
+    const attached = attach.attachOf(rec) !== undefined;
     if (status["status"] !== "running" || !Number.isInteger(pid) || pid <= 0) {
+      // attached, a process that has already exited has told its proxy how
+      if (attached) return { pid: 0 };
       throw new BackendError(`start failed: Proxmox CT ${vmid} did not stay running`);
     }
-    return { pid };
+    return { pid: attached ? await attach.attachedProcess(pid) : pid };
   }
 
   async kill(rec: ContainerRecord, signal: Signal, all: boolean): Promise<void> {
+    if (attach.attachOf(rec) !== undefined && rec.status !== "created") return attach.killAttached(rec, signal, all);
     let pid = rec.pid;
     let start = rec.nexcage.pidStartTime;
     if (pid <= 0 && rec.status === "created") {
@@ -132,8 +149,10 @@ export class ProxmoxLxcBackend implements Backend {
 
   async delete(rec: ContainerRecord, force: boolean): Promise<void> {
     const vmid = vmidOf(rec);
+    await attach.thawIfPaused(rec);
     await this.destroy(vmid, force);
     crashPoint("proxmox-lxc:ct-destroyed");
+    attach.endAttach(attach.containerDir(rec));
     const archive = rec.nexcage.ref["archive"];
     if (typeof archive === "string") rmSync(archive, { force: true });
   }
@@ -152,6 +171,7 @@ export class ProxmoxLxcBackend implements Backend {
     await purgeIntent(id, intent, this.s.confDir, (vmid) => this.destroy(vmid, true));
     // a crash while tar ran leaves its output under the temporary name
     for (const f of intent.files ?? []) rmSync(partialArchive(f), { force: true });
+    attach.endAttach(dir);
   }
 
   async probe(rec: ContainerRecord): Promise<Probe> {
@@ -164,7 +184,27 @@ export class ProxmoxLxcBackend implements Backend {
       throw e;
     }
     const marker = startedMarker(rec, STARTED);
-    return guestProbe(rec, { running: status["status"] === "running", pid: Number(status["pid"]), startedBefore: marker !== undefined && existsSync(marker) });
+    const facts = { running: status["status"] === "running", pid: Number(status["pid"]), startedBefore: marker !== undefined && existsSync(marker) };
+    const attached = attach.attachOf(rec);
+    if (attached !== undefined) return attach.attachedProbe(rec, attached, facts.running, facts.pid, facts.startedBefore);
+    return guestProbe(rec, facts);
+  }
+
+  /** `pct exec`, with the caller's stdio (or a pty for -t) and its exit status. */
+  async exec(rec: ContainerRecord, req: ExecRequest): Promise<ExitCode> {
+    return execInCt(this.s.pct, vmidOf(rec), req.consoleSocket !== undefined ? findCtInit(this.s.ctInit) : undefined, req);
+  }
+
+  async ps(rec: ContainerRecord): Promise<number[]> {
+    return attach.attachOf(rec) !== undefined ? attach.attachedPids(rec) : processesInPidNamespaceOf(rec.pid);
+  }
+
+  async pause(rec: ContainerRecord): Promise<void> {
+    await attach.freezeAttached(rec, true);
+  }
+
+  async resume(rec: ContainerRecord): Promise<void> {
+    await attach.freezeAttached(rec, false);
   }
 
   async health(): Promise<HealthReport> {
@@ -174,26 +214,6 @@ export class ProxmoxLxcBackend implements Backend {
     details.push(`storage ${this.s.storage}, templates ${this.s.templateStorage} (${this.s.templateDir}), bridge ${this.s.bridge}`);
     return { backend: this.name, ok, details };
   }
-}
-
-/** Host pids sharing the pid namespace of `init` (every process of the CT). */
-function processesInPidNamespaceOf(init: number): number[] {
-  let ns: string;
-  try {
-    ns = readlinkSync(`/proc/${init}/ns/pid`);
-  } catch {
-    return [];
-  }
-  const out: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^[0-9]+$/.test(name)) continue;
-    try {
-      if (readlinkSync(`/proc/${name}/ns/pid`) === ns && readProcStat(Number(name))) out.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
 }
 
 export function createProxmoxLxcBackend(ctx: BackendContext): Backend {

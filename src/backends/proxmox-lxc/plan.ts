@@ -3,6 +3,7 @@ import { parseSignal } from "../../oci/signals.js";
 import { descriptionLine, hostnameFromId, isDnsName } from "../proxmox/guest-names.js";
 import { countCpus, parsePlanSpec, type PlanSpec } from "../proxmox/plan-spec.js";
 import type { ProxmoxLxcSettings } from "./settings.js";
+import { initArgs } from "./attach/mapping.js";
 
 export { configIsFor, descriptionLine, hostnameFromId, isDnsName } from "../proxmox/guest-names.js";
 
@@ -21,6 +22,11 @@ export interface PlanInput {
    * user, workdir, stop signal): the process is then not mapped here.
    */
   readonly imageMappedByProxmox?: boolean;
+  /**
+   * The caller reaps the process through a proxy (containerd's shim): the init is the helper that
+   * runs process.args with the handed-over stdio, and a terminal comes through the console socket.
+   */
+  readonly attached?: boolean;
 }
 
 export interface Plan {
@@ -77,9 +83,9 @@ function relativeTarget(dest: string): string {
 }
 
 /** process → init: `--entrypoint` (pushed onto `opts`) and the lxc.* lines for env, cwd, user, rlimits, capabilities, stop signal. */
-function processLines(spec: PlanSpec, opts: string[]): string[] {
+function processLines(spec: PlanSpec, opts: string[], attached: boolean): string[] {
   const lxc: string[] = [];
-  opts.push("--entrypoint", spec.process.args.map(quoteInitArg).join(" "));
+  opts.push("--entrypoint", (attached ? initArgs(spec.process.args) : spec.process.args).map(quoteInitArg).join(" "));
   for (const [i, e] of (spec.process.env ?? []).entries()) {
     // the entry is not quoted: it may hold a credential
     if (!/^[^=\s]+=/.test(e)) throw new InvalidArgumentError(`process.env[${i}] is not KEY=VALUE`);
@@ -131,8 +137,9 @@ export function planContainer(input: PlanInput): Plan {
   const lxc: string[] = [];
   const opts: string[] = [];
 
-  if (input.consoleSocket) refuse("--console-socket (Proxmox containers have their own console)");
-  if (spec.process.terminal) refuse("process.terminal (Proxmox containers have their own console)");
+  const attached = input.attached === true;
+  if (input.consoleSocket && !attached) refuse("--console-socket (Proxmox containers have their own console)");
+  if (spec.process.terminal && !(attached && input.consoleSocket)) refuse("process.terminal without --console-socket (Proxmox containers have their own console)");
   if (spec.hooks && Object.values(spec.hooks).some((h) => h.length > 0)) refuse("OCI hooks");
 
   // hostname
@@ -182,7 +189,8 @@ export function planContainer(input: PlanInput): Plan {
   opts.push("--tags", ["nexcage", ...s.tags].join(";"));
   opts.push("--description", `${descriptionLine(input.id)}\nbundle: ${input.bundlePath}`);
 
-  if (!input.imageMappedByProxmox) lxc.push(...processLines(spec, opts));
+  if (!input.imageMappedByProxmox) lxc.push(...processLines(spec, opts, attached));
+  else if (attached) refuse("an OCI archive mapped by Proxmox (ociImages: pct) for a container whose process is reaped through --pid-file");
   for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
     if (!SYSCTL_ALLOWED.test(key)) refuse(`linux.sysctl ${key} (Proxmox allows only IPC namespace sysctls)`);
     lxc.push(`lxc.sysctl.${key}: ${noNewline("linux.sysctl", String(value))}`);

@@ -1,0 +1,134 @@
+import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { BackendError } from "../../../errors.js";
+import type { Signal } from "../../../oci/signals.js";
+import { isSameLiveProcess, readProcStat } from "../../../proc/stat.js";
+import type { ContainerRecord } from "../../../state/record.js";
+import type { CreateRequest, Probe } from "../../backend.js";
+import { writePidFile } from "../../pid-file.js";
+import { parsePlanSpec } from "../../proxmox/plan-spec.js";
+import { crashPoint } from "../../../crash-point.js";
+import { childrenOf, processesInPidNamespaceOf } from "../pid-namespace.js";
+import type { ProxmoxLxcSettings } from "../settings.js";
+import { alive, dropAttach, findCtInit, launchProxy, prepareAttachDir, readAttach, setFrozen, writeAttach, type AttachRecord } from "./attached.js";
+import { attachedStatus, attachMountLines, caughtSignals, hostOwner, isNamespaceInit, reachesInit } from "./mapping.js";
+
+/**
+ * The attached mode's part in each lifecycle step of the proxmox-lxc backend (index.ts calls these):
+ * see docs/backends/proxmox-lxc.md, "containerd".
+ */
+
+const CHILD_WAIT_MS = 10_000;
+
+/** Whether a create is attached: the caller wants a process to reap (--pid-file) or a terminal (--console-socket). */
+export function isAttached(req: Pick<CreateRequest, "pidFileGiven" | "consoleSocket">): boolean {
+  return req.pidFileGiven === true || req.consoleSocket !== undefined;
+}
+
+/** The container's directory under the nexcage root (the backend keeps it in its ref). */
+function containerDir(rec: ContainerRecord): string | undefined {
+  const d = rec.nexcage.ref["dir"];
+  return typeof d === "string" ? d : undefined;
+}
+
+/** The attach record of a container, if it was created attached. */
+export function attachOf(rec: ContainerRecord): AttachRecord | undefined {
+  const dir = containerDir(rec);
+  return dir !== undefined ? readAttach(dir) : undefined;
+}
+
+/** After `pct create`: records and makes `<runDir>/<vmid>` and returns the lxc lines that mount it. */
+export function beginAttach(s: ProxmoxLxcSettings, req: CreateRequest, vmid: number): string[] {
+  const helper = findCtInit(s.ctInit);
+  const dir = join(s.runDir, String(vmid));
+  writeAttach(req.dir, { dir });
+  crashPoint("proxmox-lxc:attach-recorded");
+  prepareAttachDir(s.runDir, dir, helper);
+  return attachMountLines(dir);
+}
+
+/** Once the CT is configured: the proxy with our stdio, recorded, and its pid in the caller's pid file. */
+export async function launchAttached(s: ProxmoxLxcSettings, req: CreateRequest): Promise<void> {
+  const a = readAttach(req.dir);
+  if (a === undefined) throw new BackendError("internal error: attached create without its record");
+  const user = parsePlanSpec(req.bundle.spec).process.user;
+  const owner = hostOwner(user?.uid ?? 0, user?.gid ?? 0, s.unprivileged);
+  const proxy = await launchProxy(findCtInit(s.ctInit), a.dir, owner, req.consoleSocket);
+  writeAttach(req.dir, { ...a, proxy });
+  crashPoint("proxmox-lxc:proxy-started");
+  writePidFile(req.pidFile, proxy.pid);
+}
+
+/** After `pct start`: the host pid of the container's process, the helper's child (the helper itself if that has already exited). */
+export async function attachedProcess(helperPid: number): Promise<number> {
+  const deadline = Date.now() + CHILD_WAIT_MS;
+  for (;;) {
+    const child = childrenOf(helperPid)[0];
+    if (child !== undefined) return child;
+    if (!readProcStat(helperPid) || Date.now() > deadline) return helperPid;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** The live status of an attached CT from `pct status` (running, pid) and what is on this host. */
+export function attachedProbe(rec: ContainerRecord, a: AttachRecord, ctRunning: boolean, ctPid: number, startedBefore: boolean): Probe {
+  const start = rec.nexcage.pidStartTime;
+  const processAlive = rec.pid > 0 && start !== undefined && isSameLiveProcess(rec.pid, start);
+  const status = attachedStatus({ recorded: rec.status, proxyAlive: alive(a.proxy), ctRunning, processAlive, startedBefore });
+  const pid = status === "running" || status === "paused" ? (processAlive ? rec.pid : ctPid) : 0;
+  return { status, pid };
+}
+
+function procStatus(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * kill: to the container's process as if it were pid 1 of its namespace (reachesInit); with --all
+ * also to every other process of the CT but the helper, which exits when its child has.
+ */
+export function killAttached(rec: ContainerRecord, signal: Signal, all: boolean): void {
+  const start = rec.nexcage.pidStartTime;
+  if (rec.pid <= 0 || start === undefined || !isSameLiveProcess(rec.pid, start)) throw new BackendError("container not running");
+  const others = all ? processesInPidNamespaceOf(rec.pid).filter((p) => p !== rec.pid && !isNamespaceInit(procStatus(p))) : [];
+  const caught = caughtSignals(procStatus(rec.pid)) ?? 0n;
+  const targets = reachesInit(signal.number, caught) ? [rec.pid, ...others] : others;
+  for (const pid of targets) {
+    try {
+      process.kill(pid, signal.number);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw new BackendError(`kill failed: ${(e as Error).message}`);
+    }
+  }
+  // runc thaws a paused container for SIGKILL, so that it can die
+  if (rec.status === "paused" && signal.number === 9) void setFrozen(rec.pid, false).catch(() => undefined);
+}
+
+/** ps: the CT's processes as host pids, the helper (the CT's pid 1, nexcage's own) left out. */
+export function attachedPids(rec: ContainerRecord): number[] {
+  if (rec.pid <= 0) return [];
+  return processesInPidNamespaceOf(rec.pid).filter((p) => !isNamespaceInit(procStatus(p)));
+}
+
+/** pause / resume: the CT's freezer cgroup. */
+export async function freezeAttached(rec: ContainerRecord, frozen: boolean): Promise<void> {
+  if (rec.pid <= 0) throw new BackendError("container not running");
+  await setFrozen(rec.pid, frozen);
+}
+
+/** delete / purge: the proxy and the CT's directory on the node. */
+export function endAttach(dir: string | undefined): void {
+  const a = dir !== undefined ? readAttach(dir) : undefined;
+  if (a !== undefined && dir !== undefined) dropAttach(dir, a);
+}
+
+export { containerDir };
+
+/** Before destroying: a frozen CT cannot be stopped (cgroup v1 keeps even SIGKILLed tasks frozen). */
+export async function thawIfPaused(rec: ContainerRecord): Promise<void> {
+  if (rec.status === "paused" && rec.pid > 0) await setFrozen(rec.pid, false).catch(() => undefined);
+}
