@@ -215,7 +215,7 @@ export function planContainer(input: PlanInput): Plan {
         lxc.push(`lxc.mount.entry: ${source} ${relativeTarget(m.destination)} none bind${ro ? ",ro" : ""},create=file 0 0`);
       }
     } else if (type === "tmpfs") {
-      const tmpfsOptions = options.filter((o) => /^(ro|rw|nosuid|nodev|noexec|size=[0-9]+[kmg%]?|mode=[0-7]{3,4}|uid=[0-9]+|gid=[0-9]+)$/.test(o));
+      const tmpfsOptions = options.filter((o) => /^(ro|rw|nosuid|nodev|noexec|strictatime|relatime|noatime|nodiratime|size=[0-9]+[kmg%]?|mode=[0-7]{3,4}|uid=[0-9]+|gid=[0-9]+)$/.test(o));
       if (tmpfsOptions.length !== options.length) refuse(`tmpfs mount options ${JSON.stringify(options)}`);
       lxc.push(`lxc.mount.entry: tmpfs ${relativeTarget(m.destination)} tmpfs ${[...tmpfsOptions, "create=dir"].join(",")} 0 0`);
     } else {
