@@ -71,10 +71,13 @@ export function prepareAttachDir(runDir: string, dir: string, helper: string): v
  */
 export async function launchProxy(helper: string, dir: string, owner: { uid: number; gid: number }, consoleSocket: string | undefined): Promise<LiveProcess> {
   const socket = join(dir, SOCKET_FILE);
-  const running = start(helper, proxyArgs(socket, consoleSocket), { stdin: "inherit", output: "inherit" });
+  // With a terminal the pty is the process's stdio, and our stdout is a pipe the shim reads to its
+  // end (go-runc's create without IO): the proxy must not hold it then.
+  const stdio = consoleSocket === undefined ? ({ stdin: "inherit", output: "inherit" } as const) : {};
+  const running = start(helper, proxyArgs(socket, consoleSocket), stdio);
   let exited: string | undefined;
   void running.done.then((r) => {
-    exited = r.spawnError ? r.spawnError.message : r.signal ? `killed by ${r.signal}` : `exit status ${r.exitCode}`;
+    exited = r.spawnError ? r.spawnError.message : r.signal ? `killed by ${r.signal}` : r.stderr || `exit status ${r.exitCode}`;
   });
   const deadline = Date.now() + PROXY_READY_MS;
   while (!existsSync(socket)) {
@@ -86,6 +89,7 @@ export async function launchProxy(helper: string, dir: string, owner: { uid: num
     await new Promise((r) => setTimeout(r, 5));
   }
   chownSync(socket, owner.uid, owner.gid);
+  // captured output (terminal mode) ends at nexcage's exit; the proxy then writes to nothing
   const stat = running.pid !== undefined ? readProcStat(running.pid) : undefined;
   if (running.pid === undefined || stat === undefined) throw new BackendError(`the stdio proxy ${helper} exited at once`);
   return { pid: running.pid, startTime: stat.startTime };
