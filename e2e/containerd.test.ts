@@ -32,7 +32,7 @@ const TARGETS: Target[] = [
   ...VARIANTS.map((v) => ({ name: `nexcage, ${v.name}`, runtime: { nexcage: { config: v.config, node: v.node } } })),
   {
     name: "nexcage, proxmox-lxc (pct stand-in)",
-    runtime: { nexcage: { config: pve.settings({ runDir: join(pve.simRoot, "run/nexcage-ct") }), env: pve.env } },
+    runtime: { nexcage: { config: pve.settings(), env: pve.env } },
     pve,
   },
 ];

@@ -1,0 +1,69 @@
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+/**
+ * nexcage-ct-init (packaging/ct-init, built by scripts/setup-host.sh) on this host, without a CT:
+ * its proxy hands its stdio to its init over the socket, the init runs the command as its child and
+ * reports the wait status, and the proxy exits with the shell's exit code for it.
+ */
+const HELPER = join(import.meta.dirname, "..", "..", "build", "ct-init", "nexcage-ct-init");
+const dir = mkdtempSync(join(tmpdir(), "nexcage-ct-init-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const exited = (p: ReturnType<typeof spawn>) => new Promise<number | null>((r) => p.once("exit", (code) => r(code)));
+
+/** proxy + init for one command; stdout and stderr of the proxy go to files the command writes through. */
+async function through(n: number, command: string[], killInit?: NodeJS.Signals) {
+  const socket = join(dir, `s${n}`);
+  const out = join(dir, `out${n}`);
+  const err = join(dir, `err${n}`);
+  const fds = [openSync(out, "w"), openSync(err, "w")];
+  const proxy = spawn(HELPER, ["proxy", socket], { stdio: ["ignore", fds[0]!, fds[1]!] });
+  for (const fd of fds) closeSync(fd);
+  const proxyExit = exited(proxy);
+  while (!existsSync(socket)) await new Promise((r) => setTimeout(r, 5));
+  const init = spawn(HELPER, ["init", socket, ...command], { stdio: "ignore" });
+  const initExit = exited(init);
+  if (killInit) {
+    // once the command runs as its child (the init's handlers are set by then)
+    const children = `/proc/${init.pid}/task/${init.pid}/children`;
+    while (existsSync(children) && readFileSync(children, "utf8").trim() === "") await new Promise((r) => setTimeout(r, 5));
+    init.kill(killInit);
+  }
+  const [proxyCode, initCode] = await Promise.all([proxyExit, initExit]);
+  return { proxyCode, initCode, out: readFileSync(out, "utf8"), err: readFileSync(err, "utf8") };
+}
+
+describe("nexcage-ct-init", () => {
+  it("is built", () => {
+    expect(existsSync(HELPER), `${HELPER}: run packaging/ct-init/build.sh`).toBe(true);
+  });
+
+  it.each<[string, string[], NodeJS.Signals | undefined, number]>([
+    ["exit 0", ["sh", "-c", "exit 0"], undefined, 0],
+    ["exit 3", ["sh", "-c", "exit 3"], undefined, 3],
+    ["exit 255", ["sh", "-c", "exit 255"], undefined, 255],
+    ["killed by SIGKILL", ["sh", "-c", "kill -KILL $$"], undefined, 137],
+    ["killed by SIGTERM", ["sh", "-c", "kill -TERM $$"], undefined, 143],
+    ["not found", ["/nonexistent"], undefined, 127],
+    ["SIGTERM to the init is forwarded to the child", ["sleep", "100"], "SIGTERM", 143],
+    ["the init SIGKILLed before it can report (pct stop)", ["sleep", "100"], "SIGKILL", 137],
+  ])("%s → the proxy exits %i", async (_what, command, killInit, code) => {
+    const r = await through(Math.floor(Math.random() * 1e9), command, killInit);
+    expect(r.proxyCode).toBe(code);
+    if (killInit !== "SIGKILL") expect(r.initCode).toBe(code);
+  });
+
+  it("the command writes to the proxy's stdout and stderr themselves", async () => {
+    const r = await through(1, ["sh", "-c", "echo out; echo err >&2; test -t 0 || echo no-tty"]);
+    expect(r).toMatchObject({ proxyCode: 0, out: "out\nno-tty\n", err: "err\n" });
+  });
+
+  it("usage for anything else", async () => {
+    const p = spawn(HELPER, ["what"], { stdio: "ignore" });
+    expect(await exited(p)).toBe(2);
+  });
+});
