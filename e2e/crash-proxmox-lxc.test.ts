@@ -59,7 +59,7 @@ describe("proxmox-lxc: kill -9 at each step", () => {
   const bundle = cleanup.dir(makeBundle(["sleep", "1000"]));
   chmodSync(bundle, 0o755);
 
-  it.concurrent.each(CASES.map((c, i) => ({ ...c, i, how: c.attached ? " (attached)" : "" })))("$op$how crashed at $at: state says $after, list agrees, delete --force leaves no CT, template or record", async (c) => {
+  it.concurrent.each(CASES.map((c, i) => ({ ...c, i, how: c.attached ? "(attached)" : "(plain)" })))("$op crashed at $at $how: state says $after, list agrees, delete --force leaves no CT, template or record", async (c) => {
     const root = cleanup.dir(tempDir("crash-pve"));
     const id = cleanup.nexcage(root, `crash-pve-${c.i}`);
     await guestCrashCase(c, {
@@ -70,7 +70,7 @@ describe("proxmox-lxc: kill -9 at each step", () => {
       env: sim.env,
       intentFile: "proxmox-lxc.json",
       status: (vmid) => sim.pct(["status", String(vmid), "--verbose"]),
-      createFlags: c.attached ? ["--pid-file", join(root, `${id}.pid`)] : undefined,
+      createFlags: c.attached ? ["--pid-file", join(cleanup.dir(tempDir("crash-pve-pid")), "init.pid")] : undefined,
       leftovers: (vmid) => [
         // CTs of other cases may have taken the VMID this create had chosen: only its own count
         ...sim.cts().filter((v) => configIsFor(textOr(join(sim.confDir, `${v}.conf`)), id)).map((v) => `CT ${v}`),
