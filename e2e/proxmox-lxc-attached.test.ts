@@ -1,0 +1,99 @@
+import { spawn } from "node:child_process";
+import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { isSameLiveProcess, readProcStat } from "../src/proc/stat.js";
+import { makeBundle, nexcage, nexcageMessage, REPO, tempDir, waitFor } from "./helpers.js";
+import { pveSimSuite, textOr } from "./pve-sim.js";
+
+/**
+ * proxmox-lxc CTs created attached (--pid-file, as containerd's shim creates them) on the pct
+ * stand-in, without containerd: the stdio crossing, and a SIGKILLed proxy at each stage.
+ */
+const { cleanup, sim } = pveSimSuite();
+const root = cleanup.dir(tempDir("pve-att-root"));
+const n = (args: string[]) => nexcage(root, args, { config: sim.config, env: sim.env });
+const runDir = join(sim.simRoot, "run/nexcage-ct");
+
+function bundleOf(args: string[]): string {
+  const b = cleanup.dir(makeBundle(args));
+  chmodSync(b, 0o755);
+  return b;
+}
+
+/** `create --pid-file` with stdout and stderr going to files of ours (the proxy keeps them); returns the proxy's pid. */
+async function createAttached(id: string, bundle: string, dir: string): Promise<{ proxy: number; out: string; err: string }> {
+  const out = join(dir, "out");
+  const err = join(dir, "err");
+  const pidFile = join(dir, "init.pid");
+  const fds = [openSync(out, "w"), openSync(err, "w")];
+  const args = [join(REPO, "dist", "nexcage.mjs"), "--root", root, "--config", sim.config, "create", "--bundle", bundle, "--pid-file", pidFile, id];
+  const p = spawn(process.execPath, args, { stdio: ["ignore", fds[0]!, fds[1]!], env: { ...process.env, ...sim.env } });
+  for (const fd of fds) closeSync(fd);
+  const code = await new Promise<number | null>((r) => p.once("exit", (c) => r(c)));
+  expect(code, textOr(err)).toBe(0);
+  return { proxy: Number(readFileSync(pidFile, "utf8")), out, err };
+}
+
+const stateOf = async (id: string) => JSON.parse((await n(["state", id])).stdout) as { status: string; pid: number };
+
+/** Nothing of the container left: record, CT, template archive, node directory, proxy. */
+function leftovers(id: string, vmid: number, proxy: { pid: number; start: string }): string[] {
+  return [
+    ...(existsSync(join(root, id)) ? [`record ${id}`] : []),
+    ...sim.cts().filter((v) => v === vmid).map((v) => `CT ${v}`),
+    ...sim.templates().filter((t) => t.includes(`-${id}-`)),
+    ...(existsSync(join(runDir, String(vmid))) ? [`dir ${vmid}`] : []),
+    ...(isSameLiveProcess(proxy.pid, proxy.start) ? [`proxy ${proxy.pid}`] : []),
+  ];
+}
+
+describe("proxmox-lxc attached (--pid-file) without containerd", () => {
+  it("the pid file names the proxy; the CT's process writes into create's own stdout and stderr; the proxy ends with it", async () => {
+    const id = cleanup.nexcage(root, "att-io");
+    const dir = cleanup.dir(tempDir("att-io"));
+    const c = await createAttached(id, bundleOf(["sh", "-c", "echo out; echo err >&2; exit 7"]), dir);
+    expect(readFileSync(`/proc/${c.proxy}/cmdline`, "utf8").split("\0")).toContain("proxy");
+    const proxy = { pid: c.proxy, start: readProcStat(c.proxy)!.startTime };
+    const vmid = sim.vmidOf(root, id);
+    expect(readdirSync(join(runDir, String(vmid))).sort()).toEqual(["init", "sock"]);
+    expect(await stateOf(id)).toMatchObject({ status: "created", pid: 0 });
+    expect((await n(["start", id])).code).toBe(0);
+    expect(await waitFor(async () => !isSameLiveProcess(proxy.pid, proxy.start), 20_000)).toBe(true);
+    expect(readFileSync(c.out, "utf8")).toBe("out\n");
+    expect(readFileSync(c.err, "utf8")).toBe("err\n");
+    expect((await stateOf(id)).status).toBe("stopped");
+    expect((await n(["delete", id])).code).toBe(0);
+    expect(leftovers(id, vmid, proxy)).toEqual([]);
+  });
+
+  it("the proxy SIGKILLed before start: stopped, start refused, delete --force leaves nothing", async () => {
+    const id = cleanup.nexcage(root, "att-k1");
+    const c = await createAttached(id, bundleOf(["sleep", "1000"]), cleanup.dir(tempDir("att-k1")));
+    const proxy = { pid: c.proxy, start: readProcStat(c.proxy)!.startTime };
+    const vmid = sim.vmidOf(root, id);
+    process.kill(c.proxy, "SIGKILL");
+    expect(await waitFor(async () => (await stateOf(id)).status === "stopped")).toBe(true);
+    expect(nexcageMessage((await n(["start", id])).stderr)).toMatch(/stopped/);
+    expect((await n(["delete", "--force", id])).code).toBe(0);
+    expect(leftovers(id, vmid, proxy)).toEqual([]);
+  });
+
+  it("the proxy SIGKILLed while the CT runs: stopped (the caller has seen an exit), kill refused, delete --force removes the running CT and the rest", async () => {
+    const id = cleanup.nexcage(root, "att-k2");
+    const c = await createAttached(id, bundleOf(["sleep", "1000"]), cleanup.dir(tempDir("att-k2")));
+    const proxy = { pid: c.proxy, start: readProcStat(c.proxy)!.startTime };
+    const vmid = sim.vmidOf(root, id);
+    expect((await n(["start", id])).code).toBe(0);
+    const running = await stateOf(id);
+    expect(running.status).toBe("running");
+    expect(readFileSync(`/proc/${running.pid}/cmdline`, "utf8")).toBe("sleep\u00001000\u0000");
+    process.kill(c.proxy, "SIGKILL");
+    expect(await waitFor(async () => (await stateOf(id)).status === "stopped")).toBe(true);
+    expect(nexcageMessage((await n(["kill", id, "KILL"])).stderr)).toMatch(/stopped|not running/);
+    expect((await sim.pct(["status", String(vmid)])).stdout).toBe("status: running");
+    expect((await n(["delete", "--force", id])).code).toBe(0);
+    expect(leftovers(id, vmid, proxy)).toEqual([]);
+    expect(readProcStat(running.pid)?.state ?? "gone").toMatch(/gone|Z/);
+  });
+});
