@@ -108,13 +108,20 @@ static int proxy(const char *path, const char *console) {
     fds[0] = fds[1] = fds[2] = slave;
     kind = "t";
   }
+  /* bound under a temporary name and renamed once listening: whoever sees SOCKET can connect */
+  char tmp[sizeof(((struct sockaddr_un *)0)->sun_path)];
+  if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+    errno = ENAMETOOLONG;
+    die(path);
+  }
   struct sockaddr_un a;
-  if (unix_addr(&a, path) < 0) die(path);
+  if (unix_addr(&a, tmp) < 0) die(tmp);
   int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (l < 0) die("socket");
-  unlink(path);
-  if (bind(l, (struct sockaddr *)&a, sizeof a) < 0) die(path);
+  unlink(tmp);
+  if (bind(l, (struct sockaddr *)&a, sizeof a) < 0) die(tmp);
   if (listen(l, 1) < 0) die("listen");
+  if (rename(tmp, path) < 0) die(path);
   if (ready >= 0) {
     (void)!write(ready, "ok\n", 3);
     close(ready);

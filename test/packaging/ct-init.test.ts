@@ -42,16 +42,16 @@ describe("nexcage-ct-init", () => {
     expect(existsSync(HELPER), `${HELPER}: run packaging/ct-init/build.sh`).toBe(true);
   });
 
-  it.each<[string, string[], NodeJS.Signals | undefined, number]>([
-    ["exit 0", ["sh", "-c", "exit 0"], undefined, 0],
-    ["exit 3", ["sh", "-c", "exit 3"], undefined, 3],
-    ["exit 255", ["sh", "-c", "exit 255"], undefined, 255],
-    ["killed by SIGKILL", ["sh", "-c", "kill -KILL $$"], undefined, 137],
-    ["killed by SIGTERM", ["sh", "-c", "kill -TERM $$"], undefined, 143],
-    ["not found", ["/nonexistent"], undefined, 127],
-    ["SIGTERM to the init is forwarded to the child", ["sleep", "100"], "SIGTERM", 143],
-    ["the init SIGKILLed before it can report (pct stop)", ["sleep", "100"], "SIGKILL", 137],
-  ])("%s → the proxy exits %i", async (_what, command, killInit, code) => {
+  it.each<{ what: string; command: string[]; killInit?: NodeJS.Signals; code: number }>([
+    { what: "exit 0", command: ["sh", "-c", "exit 0"], code: 0 },
+    { what: "exit 3", command: ["sh", "-c", "exit 3"], code: 3 },
+    { what: "exit 255", command: ["sh", "-c", "exit 255"], code: 255 },
+    { what: "killed by SIGKILL", command: ["sh", "-c", "kill -KILL $$"], code: 137 },
+    { what: "killed by SIGTERM", command: ["sh", "-c", "kill -TERM $$"], code: 143 },
+    { what: "not found", command: ["/nonexistent"], code: 127 },
+    { what: "SIGTERM to the init is forwarded to the child", command: ["sleep", "100"], killInit: "SIGTERM", code: 143 },
+    { what: "the init SIGKILLed before it can report (pct stop)", command: ["sleep", "100"], killInit: "SIGKILL", code: 137 },
+  ])("$what → the proxy exits $code", async ({ command, killInit, code }) => {
     const r = await through(Math.floor(Math.random() * 1e9), command, killInit);
     expect(r.proxyCode).toBe(code);
     if (killInit !== "SIGKILL") expect(r.initCode).toBe(code);
