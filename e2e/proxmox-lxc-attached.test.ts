@@ -21,8 +21,14 @@ function bundleOf(args: string[]): string {
   return b;
 }
 
-/** `create --pid-file` with stdout and stderr going to files of ours (the proxy keeps them); returns the proxy's pid. */
-async function createAttached(id: string, bundle: string, dir: string): Promise<{ proxy: number; out: string; err: string }> {
+/**
+ * `create --pid-file` of a new id with stdout and stderr going to files of ours (the proxy keeps
+ * them): the proxy (pid and start time), the VMID and the two files.
+ */
+async function createAttached(name: string, command: string[]) {
+  const id = cleanup.nexcage(root, name);
+  const dir = cleanup.dir(tempDir(name));
+  const bundle = bundleOf(command);
   const out = join(dir, "out");
   const err = join(dir, "err");
   const pidFile = join(dir, "init.pid");
@@ -32,7 +38,8 @@ async function createAttached(id: string, bundle: string, dir: string): Promise<
   for (const fd of fds) closeSync(fd);
   const code = await new Promise<number | null>((r) => p.once("exit", (c) => r(c)));
   expect(code, textOr(err)).toBe(0);
-  return { proxy: Number(readFileSync(pidFile, "utf8")), out, err };
+  const pid = Number(readFileSync(pidFile, "utf8"));
+  return { id, vmid: sim.vmidOf(root, id), proxy: { pid, start: readProcStat(pid)!.startTime }, out, err };
 }
 
 const stateOf = async (id: string) => JSON.parse((await n(["state", id])).stdout) as { status: string; pid: number };
@@ -50,12 +57,8 @@ function leftovers(id: string, vmid: number, proxy: { pid: number; start: string
 
 describe("proxmox-lxc attached (--pid-file) without containerd", () => {
   it("the pid file names the proxy; the CT's process writes into create's own stdout and stderr; the proxy ends with it", async () => {
-    const id = cleanup.nexcage(root, "att-io");
-    const dir = cleanup.dir(tempDir("att-io"));
-    const c = await createAttached(id, bundleOf(["sh", "-c", "echo out; echo err >&2; exit 7"]), dir);
-    expect(readFileSync(`/proc/${c.proxy}/cmdline`, "utf8").split("\0")).toContain("proxy");
-    const proxy = { pid: c.proxy, start: readProcStat(c.proxy)!.startTime };
-    const vmid = sim.vmidOf(root, id);
+    const { id, vmid, proxy, ...c } = await createAttached("att-io", ["sh", "-c", "echo out; echo err >&2; exit 7"]);
+    expect(readFileSync(`/proc/${proxy.pid}/cmdline`, "utf8").split("\0")).toContain("proxy");
     expect(readdirSync(join(runDir, String(vmid))).sort()).toEqual(["init", "sock"]);
     expect(await stateOf(id)).toMatchObject({ status: "created", pid: 0 });
     expect((await n(["start", id])).code).toBe(0);
@@ -68,11 +71,8 @@ describe("proxmox-lxc attached (--pid-file) without containerd", () => {
   });
 
   it("the proxy SIGKILLed before start: stopped, start refused, delete --force leaves nothing", async () => {
-    const id = cleanup.nexcage(root, "att-k1");
-    const c = await createAttached(id, bundleOf(["sleep", "1000"]), cleanup.dir(tempDir("att-k1")));
-    const proxy = { pid: c.proxy, start: readProcStat(c.proxy)!.startTime };
-    const vmid = sim.vmidOf(root, id);
-    process.kill(c.proxy, "SIGKILL");
+    const { id, vmid, proxy } = await createAttached("att-k1", ["sleep", "1000"]);
+    process.kill(proxy.pid, "SIGKILL");
     expect(await waitFor(async () => (await stateOf(id)).status === "stopped")).toBe(true);
     expect(nexcageMessage((await n(["start", id])).stderr)).toMatch(/stopped/);
     expect((await n(["delete", "--force", id])).code).toBe(0);
@@ -80,15 +80,12 @@ describe("proxmox-lxc attached (--pid-file) without containerd", () => {
   });
 
   it("the proxy SIGKILLed while the CT runs: stopped (the caller has seen an exit), kill refused, delete --force removes the running CT and the rest", async () => {
-    const id = cleanup.nexcage(root, "att-k2");
-    const c = await createAttached(id, bundleOf(["sleep", "1000"]), cleanup.dir(tempDir("att-k2")));
-    const proxy = { pid: c.proxy, start: readProcStat(c.proxy)!.startTime };
-    const vmid = sim.vmidOf(root, id);
+    const { id, vmid, proxy } = await createAttached("att-k2", ["sleep", "1000"]);
     expect((await n(["start", id])).code).toBe(0);
     const running = await stateOf(id);
     expect(running.status).toBe("running");
     expect(readFileSync(`/proc/${running.pid}/cmdline`, "utf8")).toBe("sleep\u00001000\u0000");
-    process.kill(c.proxy, "SIGKILL");
+    process.kill(proxy.pid, "SIGKILL");
     expect(await waitFor(async () => (await stateOf(id)).status === "stopped")).toBe(true);
     expect(nexcageMessage((await n(["kill", id, "KILL"])).stderr)).toMatch(/stopped|not running/);
     expect((await sim.pct(["status", String(vmid)])).stdout).toBe("status: running");
