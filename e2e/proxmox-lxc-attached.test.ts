@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { isSameLiveProcess, readProcStat } from "../src/proc/stat.js";
@@ -92,5 +92,27 @@ describe("proxmox-lxc attached (--pid-file) without containerd", () => {
     expect((await n(["delete", "--force", id])).code).toBe(0);
     expect(leftovers(id, vmid, proxy)).toEqual([]);
     expect(readProcStat(running.pid)?.state ?? "gone").toMatch(/gone|Z/);
+  });
+
+  it("update -r (containerd's LinuxResources) sets memory and CPU of the running CT live through pct set", async () => {
+    const { id, vmid } = await createAttached("att-upd", ["sleep", "1000"]);
+    expect((await n(["start", id])).code).toBe(0);
+    const file = join(cleanup.dir(tempDir("att-upd-r")), "resources.json");
+    writeFileSync(file, JSON.stringify({ memory: { limit: 128 * 1024 * 1024, swap: 192 * 1024 * 1024 }, cpu: { shares: 256, quota: 50000, period: 100000 } }));
+    const u = await n(["update", "-r", file, id]);
+    expect(u, u.stderr).toMatchObject({ code: 0 });
+    const conf = (await sim.pct(["config", String(vmid)])).stdout;
+    expect(conf).toMatch(/^memory: 128$/m);
+    expect(conf).toMatch(/^swap: 64$/m);
+    expect(conf).toMatch(/^cpulimit: 0\.5$/m);
+    expect(conf).toMatch(/^cpuunits: 256$/m);
+    // applied to the running CT, not pending
+    const limit = ["/sys/fs/cgroup/memory/lxc", "/sys/fs/cgroup/lxc"].map((d) => join(d, String(vmid))).find((d) => existsSync(d));
+    expect(limit, "the CT's memory cgroup").toBeDefined();
+    if (existsSync(join(limit!, "memory.limit_in_bytes"))) expect(readFileSync(join(limit!, "memory.limit_in_bytes"), "utf8").trim()).toBe(String(128 * 1024 * 1024));
+    else expect(readFileSync(join(limit!, "memory.max"), "utf8").trim()).toBe(String(128 * 1024 * 1024));
+    const refused = await n(["update", "--pids-limit", "10", id]);
+    expect(nexcageMessage(refused.stderr)).toBe("proxmox-lxc cannot honour update --pids-limit");
+    expect((await n(["delete", "--force", id])).code).toBe(0);
   });
 });

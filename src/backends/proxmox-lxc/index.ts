@@ -1,4 +1,4 @@
-import { existsSync, rmSync, statSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { crashPoint } from "../../crash-point.js";
 import { BackendError } from "../../errors.js";
@@ -12,6 +12,7 @@ import * as attach from "./attach/lifecycle.js";
 import { hostFileFacts, checkExecutable } from "./executable.js";
 import { processesInPidNamespaceOf } from "./pid-namespace.js";
 import { parsePlanSpec } from "../proxmox/plan-spec.js";
+import { resourceOptions, updateResources } from "./resources.js";
 import { appendRawLines } from "./conf-file.js";
 import { PctError } from "./pct-errors.js";
 import { guestProbe, startMarked, startedMarker } from "../proxmox/guest-probe.js";
@@ -205,6 +206,14 @@ export class ProxmoxLxcBackend implements Backend {
 
   async resume(rec: ContainerRecord): Promise<void> {
     await attach.freezeAttached(rec, false);
+  }
+
+  /** `update`: memory and CPU limits through `pct set`, which Proxmox applies live to a running CT. */
+  async update(rec: ContainerRecord, flags: readonly string[]): Promise<void> {
+    const notes: string[] = [];
+    const opts = resourceOptions(updateResources(flags, (src) => readFileSync(src === "-" ? "/dev/stdin" : src, "utf8"), notes), notes);
+    for (const note of notes) this.ctx.log.warn({ id: rec.id }, `proxmox-lxc: ${note}`);
+    if (opts.length > 0) await this.pct(["set", String(vmidOf(rec)), ...opts], "update failed", vmidOf(rec));
   }
 
   async health(): Promise<HealthReport> {

@@ -1,9 +1,10 @@
 import { InvalidArgumentError, UnsupportedError } from "../../errors.js";
 import { parseSignal } from "../../oci/signals.js";
 import { descriptionLine, hostnameFromId, isDnsName } from "../proxmox/guest-names.js";
-import { countCpus, parsePlanSpec, type PlanSpec } from "../proxmox/plan-spec.js";
+import { parsePlanSpec, type PlanSpec } from "../proxmox/plan-spec.js";
 import type { ProxmoxLxcSettings } from "./settings.js";
 import { initArgs } from "./attach/mapping.js";
+import { resourceOptions } from "./resources.js";
 
 export { configIsFor, descriptionLine, hostnameFromId, isDnsName } from "../proxmox/guest-names.js";
 
@@ -39,7 +40,6 @@ export interface Plan {
   readonly hostname: string;
 }
 
-const MiB = 1024 * 1024;
 /** Pseudo filesystems LXC and Proxmox set up themselves: never turned into mount points. */
 const STANDARD_MOUNTS = new Set(["/proc", "/sys", "/sys/fs/cgroup", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue"]);
 const PSEUDO_TYPES = new Set(["proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2"]);
@@ -160,23 +160,7 @@ export function planContainer(input: PlanInput): Plan {
   if (spec.linux?.namespaces && !nsTypes.has("network")) refuse("sharing the host's network namespace");
 
   // resources
-  const mem = spec.linux?.resources?.memory;
-  if (mem?.limit !== undefined && mem.limit > 0) {
-    const memMiB = Math.max(16, Math.ceil(mem.limit / MiB));
-    opts.push("--memory", String(memMiB));
-    if (mem.swap !== undefined) {
-      const swapMiB = mem.swap < 0 ? 0 : Math.max(0, Math.ceil(mem.swap / MiB) - memMiB);
-      if (mem.swap < 0) notes.push("memory.swap -1 (unlimited) mapped to swap 0: Proxmox needs a size");
-      opts.push("--swap", String(swapMiB));
-    }
-  }
-  const cpu = spec.linux?.resources?.cpu;
-  if (cpu?.cpus !== undefined && cpu.cpus !== "") opts.push("--cores", String(Math.min(8192, countCpus(cpu.cpus))));
-  if (cpu?.quota !== undefined && cpu.quota > 0) {
-    const period = cpu.period && cpu.period > 0 ? cpu.period : 100_000;
-    opts.push("--cpulimit", String(Math.min(8192, Math.round((cpu.quota / period) * 100) / 100)));
-  }
-  if (cpu?.shares !== undefined && cpu.shares > 0) opts.push("--cpuunits", String(Math.min(500_000, Math.round(cpu.shares))));
+  opts.push(...resourceOptions(spec.linux?.resources, notes));
 
   // network, storage, privileges
   let net0 = `name=eth0,bridge=${s.bridge},ip=${s.ip}`;
