@@ -15,20 +15,23 @@ const root = cleanup.dir(tempDir("pve-att-root"));
 const n = (args: string[]) => nexcage(root, args, { config: sim.config, env: sim.env });
 const runDir = join(sim.simRoot, "run/nexcage-ct");
 
-function bundleOf(args: string[]): string {
-  const b = cleanup.dir(makeBundle(args));
+function bundleOf(args: string[], caps?: string[]): string {
+  const b = cleanup.dir(makeBundle(args, (s) => caps && (s["process"].capabilities = { bounding: caps, effective: caps, permitted: caps })));
   chmodSync(b, 0o755);
   return b;
 }
+
+/** A bundle whose capabilities let an exec change its user (containerd's default set has them). */
+const SETID_CAPS = ["CAP_SETUID", "CAP_SETGID", "CAP_KILL"];
 
 /**
  * `create --pid-file` of a new id with stdout and stderr going to files of ours (the proxy keeps
  * them): the proxy (pid and start time), the VMID and the two files.
  */
-async function createAttached(name: string, command: string[]) {
+async function createAttached(name: string, command: string[], caps?: string[]) {
   const id = cleanup.nexcage(root, name);
   const dir = cleanup.dir(tempDir(name));
-  const bundle = bundleOf(command);
+  const bundle = bundleOf(command, caps);
   const out = join(dir, "out");
   const err = join(dir, "err");
   const pidFile = join(dir, "init.pid");
@@ -113,6 +116,16 @@ describe("proxmox-lxc attached (--pid-file) without containerd", () => {
     else expect(readFileSync(join(limit!, "memory.max"), "utf8").trim()).toBe(String(128 * 1024 * 1024));
     const refused = await n(["update", "--pids-limit", "10", id]);
     expect(nexcageMessage(refused.stderr)).toBe("proxmox-lxc cannot honour update --pids-limit");
+    expect((await n(["delete", "--force", id])).code).toBe(0);
+  });
+
+  it("exec with --user, --cwd and -e: the helper runs it as that user, there, with exactly that environment; its exit code", async () => {
+    const { id } = await createAttached("att-exec", ["sleep", "1000"], SETID_CAPS);
+    expect((await n(["start", id])).code).toBe(0);
+    const r = await n(["exec", "--user", "1000:1000", "--cwd", "/tmp", "-e", "PATH=/bin", "-e", "GREETING=hello world", id, "sh", "-c", 'echo "$(id -u):$(id -g) $(pwd) $GREETING ${PVE_SIM_ROOT-no-host-env}"; exit 4']);
+    expect(r, r.stderr).toMatchObject({ code: 4, stdout: "1000:1000 /tmp hello world no-host-env\n" });
+    const plain = await n(["exec", id, "sh", "-c", "echo $(id -u) $(pwd)"]);
+    expect(plain).toMatchObject({ code: 0, stdout: "0 /\n" });
     expect((await n(["delete", "--force", id])).code).toBe(0);
   });
 });

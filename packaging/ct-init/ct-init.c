@@ -1,6 +1,6 @@
 /*
  * nexcage-ct-init: carries a Proxmox CT's process to containerd's runc shim (docs/backends/proxmox-lxc.md,
- * "containerd"). One static binary, three roles:
+ * "containerd"). One static binary, four roles:
  *
  *   proxy SOCKET [CONSOLE_SOCKET]   on the host, started by `nexcage create`, left behind for the shim to
  *                                   reap: hands its fds 0-2 (or a new pty's slave, the master going to
@@ -12,6 +12,8 @@
  *                                   orphans, reports the child's wait status over SOCKET and exits.
  *   pty CONSOLE_SOCKET PROG ARG...  on the host, for `exec -t`: a new pty, the master to CONSOLE_SOCKET,
  *                                   the slave as stdio and controlling terminal, then exec PROG.
+ *   exec UID GID GROUPS CWD ARG...  in the CT under `pct exec`: the exec'd process's environment, user
+ *                                   and cwd, then ARG... in its place.
  *
  * Static, so that it runs inside any rootfs; no shell anywhere. A fd 3 given to `proxy` is written
  * "ok\n" once SOCKET listens, then closed (nexcage waits for that before it returns from create).
@@ -28,6 +30,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <unistd.h>
 
 static void die(const char *what) {
@@ -215,6 +218,60 @@ static int init(const char *path, char **argv) {
   }
 }
 
+/* whether the supplementary groups are already `want` (as sets) */
+static int same_groups(const gid_t *want, size_t n) {
+  gid_t have[256];
+  int h = getgroups(256, have);
+  if (h < 0) return 0;
+  for (size_t i = 0; i < n; i++) {
+    int found = 0;
+    for (int j = 0; j < h; j++) found |= have[j] == want[i];
+    if (!found) return 0;
+  }
+  for (int j = 0; j < h; j++) {
+    int found = 0;
+    for (size_t i = 0; i < n; i++) found |= have[j] == want[i];
+    if (!found) return 0;
+  }
+  return 1;
+}
+
+/* `exec UID GID GROUPS CWD ARG...` under `pct exec` (as the CT's root): the exec'd process's
+ * environment (NEXCAGE_EXEC_ENV_0.. only; nothing of pct's), groups (comma list or empty), gid, uid
+ * and cwd, then ARG... in its place. */
+static int exec_as(char **argv) {
+  uid_t uid = (uid_t)strtoul(argv[0], NULL, 10);
+  gid_t gid = (gid_t)strtoul(argv[1], NULL, 10);
+  gid_t groups[256];
+  size_t ngroups = 0;
+  for (char *g = argv[2]; *g != 0 && ngroups < 256;) {
+    groups[ngroups++] = (gid_t)strtoul(g, &g, 10);
+    if (*g == ',') g++;
+    else break;
+  }
+  static char *env[4097];
+  size_t n = 0;
+  for (; n < 4096; n++) {
+    char key[32];
+    snprintf(key, sizeof key, "NEXCAGE_EXEC_ENV_%zu", n);
+    const char *v = getenv(key);
+    if (v == NULL) break;
+    env[n] = strdup(v);
+  }
+  clearenv();
+  for (size_t i = 0; i < n; i++) putenv(env[i]);
+  /* lxc-attach keeps only the CT's capabilities (lxc.cap.keep): change only what differs, so that
+   * a CT without CAP_SETUID/CAP_SETGID can still exec as the user it already is */
+  if (!same_groups(groups, ngroups) && setgroups(ngroups, groups) < 0) die("setgroups");
+  if (getgid() != gid && setgid(gid) < 0) die("setgid");
+  if (getuid() != uid && setuid(uid) < 0) die("setuid");
+  if (chdir(argv[3]) < 0) die(argv[3]);
+  char **args = argv + 4;
+  execvp(args[0], args);
+  dprintf(2, "nexcage-ct-init: exec %s: %s\n", args[0], strerror(errno));
+  return errno == ENOENT ? 127 : 126;
+}
+
 static int pty_exec(const char *console, char **argv) {
   int slave = pty_to_console(console);
   if (setsid() < 0) die("setsid");
@@ -231,6 +288,7 @@ int main(int argc, char **argv) {
   if (argc >= 3 && strcmp(argv[1], "proxy") == 0) return proxy(argv[2], argc >= 4 ? argv[3] : NULL);
   if (argc >= 4 && strcmp(argv[1], "init") == 0) return init(argv[2], argv + 3);
   if (argc >= 4 && strcmp(argv[1], "pty") == 0) return pty_exec(argv[2], argv + 3);
-  dprintf(2, "usage: nexcage-ct-init proxy SOCKET [CONSOLE_SOCKET] | init SOCKET ARG... | pty CONSOLE_SOCKET PROG ARG...\n");
+  if (argc >= 7 && strcmp(argv[1], "exec") == 0) return exec_as(argv + 2);
+  dprintf(2, "usage: nexcage-ct-init proxy SOCKET [CONSOLE_SOCKET] | init SOCKET ARG... | pty CONSOLE_SOCKET PROG ARG... | exec UID GID GROUPS CWD ARG...\n");
   return 2;
 }

@@ -62,6 +62,16 @@ describe("nexcage-ct-init", () => {
     expect(r).toMatchObject({ proxyCode: 0, out: "out\nno-tty\n", err: "err\n" });
   });
 
+  it("exec: only the NEXCAGE_EXEC_ENV_<n> environment, the given cwd, then the command in its place", async () => {
+    const out = join(dir, "exec-out");
+    const fd = openSync(out, "w");
+    const env = { PATH: "/usr/bin:/bin", SECRET: "host", NEXCAGE_EXEC_ENV_0: "PATH=/usr/bin:/bin", NEXCAGE_EXEC_ENV_1: "GREETING=hello world" };
+    const p = spawn(HELPER, ["exec", "0", "0", "", "/tmp", "sh", "-c", "echo \"$GREETING|${SECRET-unset}|$(pwd)\"; exit 9"], { stdio: ["ignore", fd, "inherit"], env });
+    closeSync(fd);
+    expect(await exited(p)).toBe(9);
+    expect(readFileSync(out, "utf8")).toBe("hello world|unset|/tmp\n");
+  });
+
   it("usage for anything else", async () => {
     const p = spawn(HELPER, ["what"], { stdio: "ignore" });
     expect(await exited(p)).toBe(2);

@@ -193,7 +193,7 @@ export class ProxmoxLxcBackend implements Backend {
 
   /** `pct exec`, with the caller's stdio (or a pty for -t) and its exit status. */
   async exec(rec: ContainerRecord, req: ExecRequest): Promise<ExitCode> {
-    return execInCt(this.s.pct, vmidOf(rec), req.consoleSocket !== undefined ? findCtInit(this.s.ctInit) : undefined, req);
+    return execInCt(this.s.pct, vmidOf(rec), attach.attachOf(rec) !== undefined, req.consoleSocket !== undefined ? findCtInit(this.s.ctInit) : undefined, req);
   }
 
   async ps(rec: ContainerRecord): Promise<number[]> {

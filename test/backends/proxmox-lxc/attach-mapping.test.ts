@@ -11,7 +11,7 @@ import {
   reachesInit,
   type AttachedFacts,
 } from "../../../src/backends/proxmox-lxc/attach/mapping.js";
-import { execProcess } from "../../../src/backends/proxmox-lxc/attach/exec.js";
+import { execProcess, pctExec, type ExecProcess } from "../../../src/backends/proxmox-lxc/attach/exec.js";
 import { planContainer } from "../../../src/backends/proxmox-lxc/plan.js";
 import { proxmoxLxcSettingsSchema } from "../../../src/backends/proxmox-lxc/settings.js";
 
@@ -109,11 +109,21 @@ describe("attached proxmox-lxc: signals reach the process as they reach a namesp
 });
 
 describe("attached proxmox-lxc: the process of an exec", () => {
-  it.each<[string, string | undefined, { args: string[]; tty: boolean }, { args: string[]; terminal: boolean }]>([
-    ["the command line", undefined, { args: ["ls", "-l"], tty: false }, { args: ["ls", "-l"], terminal: false }],
-    ["-t on the command line", undefined, { args: ["sh"], tty: true }, { args: ["sh"], terminal: true }],
-    ["a --process file", JSON.stringify({ args: ["echo", "hi"], env: ["A=b"], cwd: "/" }), { args: [], tty: false }, { args: ["echo", "hi"], terminal: false }],
-    ["a --process file with a terminal", JSON.stringify({ terminal: true, args: ["sh"] }), { args: [], tty: false }, { args: ["sh"], terminal: true }],
+  const cli = (over: Partial<{ args: string[]; tty: boolean; env: string[]; cwd: string; user: string; additionalGids: string[] }> = {}) => ({
+    args: ["sh"],
+    tty: false,
+    env: [],
+    additionalGids: [],
+    ...over,
+  });
+  const as = { env: ["PATH=/bin", "A=b c"], uid: 1000, gid: 100, groups: [10, 20], cwd: "/srv" };
+
+  it.each<[string, string | undefined, ReturnType<typeof cli>, ExecProcess]>([
+    ["the command line", undefined, cli({ args: ["ls", "-l"] }), { args: ["ls", "-l"], terminal: false }],
+    ["-t on the command line", undefined, cli({ tty: true }), { args: ["sh"], terminal: true }],
+    ["-e, --cwd, --user, -g on the command line", undefined, cli({ env: as.env, cwd: "/srv", user: "1000:100", additionalGids: ["10", "20"] }), { args: ["sh"], terminal: false, as }],
+    ["a --process file (containerd)", JSON.stringify({ args: ["echo", "hi"], env: as.env, cwd: "/srv", user: { uid: 1000, gid: 100, additionalGids: [10, 20] } }), cli({ args: [] }), { args: ["echo", "hi"], terminal: false, as }],
+    ["a --process file with a terminal and defaults", JSON.stringify({ terminal: true, args: ["sh"] }), cli({ args: [] }), { args: ["sh"], terminal: true, as: { env: [], uid: 0, gid: 0, groups: [], cwd: "/" } }],
   ])("%s", (_what, json, req, proc) => {
     expect(execProcess(req, json)).toEqual(proc);
   });
@@ -122,7 +132,19 @@ describe("attached proxmox-lxc: the process of an exec", () => {
     ["not JSON", "{", /--process: not JSON/],
     ["no args", JSON.stringify({ cwd: "/" }), /args must be a non-empty array/],
     ["args not strings", JSON.stringify({ args: [1] }), /args must be a non-empty array/],
+    ["env not KEY=VALUE", JSON.stringify({ args: ["sh"], env: ["X"] }), /env must be KEY=VALUE/],
+    ["a user name", JSON.stringify({ args: ["sh"], user: { uid: "root" } }), /user\.uid, gid and additionalGids must be numbers/],
+    ["a relative cwd", JSON.stringify({ args: ["sh"], cwd: "tmp" }), /cwd must be an absolute path/],
   ])("refuses a --process file that is %s", (_what, json, message) => {
-    expect(() => execProcess({ args: [], tty: false }, json)).toThrow(message);
+    expect(() => execProcess(cli({ args: [] }), json)).toThrow(message);
+  });
+
+  it("pct exec: plain (the CT's root, /, the CT's environment), or through the helper with the process's own", () => {
+    expect(pctExec(105, { args: ["ls"], terminal: false }, false)).toEqual({ args: ["exec", "105", "--keep-env", "0", "--", "ls"], env: {} });
+    expect(pctExec(105, { args: ["ls", "-l"], terminal: false, as }, true)).toEqual({
+      args: ["exec", "105", "--keep-env", "1", "--", "/dev/.nexcage/init", "exec", "1000", "100", "10,20", "/srv", "ls", "-l"],
+      env: { NEXCAGE_EXEC_ENV_0: "PATH=/bin", NEXCAGE_EXEC_ENV_1: "A=b c" },
+    });
+    expect(() => pctExec(105, { args: ["ls"], terminal: false, as }, false)).toThrow(/only in a CT created with --pid-file/);
   });
 });
