@@ -201,11 +201,11 @@ export class ProxmoxLxcBackend implements Backend {
   }
 
   async pause(rec: ContainerRecord): Promise<void> {
-    await attach.freezeAttached(rec, true);
+    await attach.freezeCt(rec, true);
   }
 
   async resume(rec: ContainerRecord): Promise<void> {
-    await attach.freezeAttached(rec, false);
+    await attach.freezeCt(rec, false);
   }
 
   /** `update`: memory and CPU limits through `pct set`, which Proxmox applies live to a running CT. */

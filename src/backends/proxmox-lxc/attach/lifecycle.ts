@@ -114,8 +114,8 @@ export function attachedPids(rec: ContainerRecord): number[] {
   return processesInPidNamespaceOf(rec.pid).filter((p) => !isNamespaceInit(procStatus(p)));
 }
 
-/** pause / resume: the CT's freezer cgroup. */
-export async function freezeAttached(rec: ContainerRecord, frozen: boolean): Promise<void> {
+/** pause / resume (any CT): the freezer cgroup of its process. */
+export async function freezeCt(rec: ContainerRecord, frozen: boolean): Promise<void> {
   if (rec.pid <= 0) throw new BackendError("container not running");
   await setFrozen(rec.pid, frozen);
 }
