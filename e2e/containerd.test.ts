@@ -26,6 +26,7 @@ interface Target {
 }
 
 const pve = pveSim(cleanup);
+const BUN = join(import.meta.dirname, "..", "node_modules", "@oven", "bun-linux-x64-baseline", "bin", "bun");
 
 const TARGETS: Target[] = [
   { name: "runc itself (reference)", runtime: { binary: "/usr/sbin/runc" } },
@@ -33,6 +34,12 @@ const TARGETS: Target[] = [
   {
     name: "nexcage, proxmox-lxc (pct stand-in)",
     runtime: { nexcage: { config: pve.settings(), env: pve.env } },
+    pve,
+  },
+  // the shipped single binary runs on Bun: its child processes start through Bun.spawn
+  {
+    name: "nexcage on Bun, proxmox-lxc (pct stand-in)",
+    runtime: { nexcage: { config: pve.settings(), env: pve.env, node: BUN } },
     pve,
   },
 ];

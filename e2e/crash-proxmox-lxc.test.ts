@@ -1,7 +1,8 @@
-import { chmodSync, existsSync, readdirSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CRASH_POINTS } from "../src/crash-point.js";
+import { attachDirName } from "../src/backends/proxmox-lxc/attach/mapping.js";
 import { configIsFor } from "../src/backends/proxmox-lxc/plan.js";
 import { hostTraces, type CrashCase } from "./crash-harness.js";
 import { makeBundle, tempDir } from "./helpers.js";
@@ -49,8 +50,8 @@ it("every runtime and proxmox-lxc crash point has a case", () => {
 });
 
 /** An attached CT's directory on the node and its proxy (whose argv names that directory). */
-function attachTraces(vmid: number): string[] {
-  const dir = join(sim.simRoot, "run/nexcage-ct", String(vmid));
+function attachTraces(root: string, id: string, vmid: number): string[] {
+  const dir = join(sim.simRoot, "run/nexcage-ct", attachDirName(vmid, join(realpathSync(root), id)));
   const proxies = readdirSync("/proc").filter((p) => /^\d+$/.test(p) && textOr(`/proc/${p}/cmdline`).includes(`${dir}/`));
   return [...(existsSync(dir) ? [dir] : []), ...proxies.map((p) => `proxy ${p}`)];
 }
@@ -76,7 +77,7 @@ describe("proxmox-lxc: kill -9 at each step", () => {
         ...sim.cts().filter((v) => configIsFor(textOr(join(sim.confDir, `${v}.conf`)), id)).map((v) => `CT ${v}`),
         ...sim.templates().filter((t) => t.includes(`-${id}-`)),
         ...(vmid !== undefined ? hostTraces(String(vmid), join(root, id)) : []),
-        ...(vmid !== undefined ? attachTraces(vmid) : []),
+        ...(vmid !== undefined ? attachTraces(root, id, vmid) : []),
       ],
     });
   });

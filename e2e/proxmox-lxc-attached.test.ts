@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
-import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { attachDirName } from "../src/backends/proxmox-lxc/attach/mapping.js";
 import { isSameLiveProcess, readProcStat } from "../src/proc/stat.js";
 import { makeBundle, nexcage, nexcageMessage, REPO, tempDir, waitFor } from "./helpers.js";
 import { pveSimSuite, textOr } from "./pve-sim.js";
@@ -45,6 +46,9 @@ async function createAttached(name: string, command: string[], caps?: string[]) 
   return { id, vmid: sim.vmidOf(root, id), proxy: { pid, start: readProcStat(pid)!.startTime }, out, err };
 }
 
+/** The CT's directory on the node: its VMID and a digest of the container's directory. */
+const nodeDir = (id: string, vmid: number) => join(runDir, attachDirName(vmid, join(realpathSync(root), id)));
+
 const stateOf = async (id: string) => JSON.parse((await n(["state", id])).stdout) as { status: string; pid: number };
 
 /** Nothing of the container left: record, CT, template archive, node directory, proxy. */
@@ -53,7 +57,7 @@ function leftovers(id: string, vmid: number, proxy: { pid: number; start: string
     ...(existsSync(join(root, id)) ? [`record ${id}`] : []),
     ...sim.cts().filter((v) => v === vmid).map((v) => `CT ${v}`),
     ...sim.templates().filter((t) => t.includes(`-${id}-`)),
-    ...(existsSync(join(runDir, String(vmid))) ? [`dir ${vmid}`] : []),
+    ...(existsSync(nodeDir(id, vmid)) ? [`dir ${nodeDir(id, vmid)}`] : []),
     ...(isSameLiveProcess(proxy.pid, proxy.start) ? [`proxy ${proxy.pid}`] : []),
   ];
 }
@@ -62,7 +66,7 @@ describe("proxmox-lxc attached (--pid-file) without containerd", () => {
   it("the pid file names the proxy; the CT's process writes into create's own stdout and stderr; the proxy ends with it", async () => {
     const { id, vmid, proxy, ...c } = await createAttached("att-io", ["sh", "-c", "echo out; echo err >&2; exit 7"]);
     expect(readFileSync(`/proc/${proxy.pid}/cmdline`, "utf8").split("\0")).toContain("proxy");
-    expect(readdirSync(join(runDir, String(vmid))).sort()).toEqual(["init", "sock"]);
+    expect(readdirSync(nodeDir(id, vmid)).sort()).toEqual(["init", "sock"]);
     expect(await stateOf(id)).toMatchObject({ status: "created", pid: 0 });
     expect((await n(["start", id])).code).toBe(0);
     expect(await waitFor(async () => !isSameLiveProcess(proxy.pid, proxy.start), 20_000)).toBe(true);

@@ -20,7 +20,7 @@ import { toolsPresent, vmidOf } from "../proxmox/guest-ref.js";
 import { purgeIntent, readIntent, writeIntent } from "../proxmox/intent.js";
 import { withFreeVmid } from "../proxmox/vmid.js";
 import { parseStatus, runPve, type PveTools } from "./pct.js";
-import { planContainer } from "./plan.js";
+import { configIsFor, planContainer } from "./plan.js";
 import { packRootfs, partialArchive, templateFileName } from "./rootfs.js";
 import type { ProxmoxLxcSettings } from "./settings.js";
 
@@ -151,7 +151,8 @@ export class ProxmoxLxcBackend implements Backend {
   async delete(rec: ContainerRecord, force: boolean): Promise<void> {
     const vmid = vmidOf(rec);
     await attach.thawIfPaused(rec);
-    await this.destroy(vmid, force);
+    // once our CT is gone its VMID may be another guest's: only the CT made for this id is destroyed
+    if (ctIsFor(join(this.s.confDir, `${vmid}.conf`), rec.id)) await this.destroy(vmid, force);
     crashPoint("proxmox-lxc:ct-destroyed");
     attach.endAttach(attach.containerDir(rec));
     const archive = rec.nexcage.ref["archive"];
@@ -222,6 +223,16 @@ export class ProxmoxLxcBackend implements Backend {
     const ok = tools.ok;
     details.push(`storage ${this.s.storage}, templates ${this.s.templateStorage} (${this.s.templateDir}), bridge ${this.s.bridge}`);
     return { backend: this.name, ok, details };
+  }
+}
+
+/** Whether the CT config at `conf` exists and was made for the OCI id. */
+function ctIsFor(conf: string, id: string): boolean {
+  try {
+    return configIsFor(readFileSync(conf, "utf8"), id);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw e;
   }
 }
 

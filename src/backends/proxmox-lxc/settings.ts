@@ -45,7 +45,7 @@ function buildSettingsSchema() {
     lockDir: _default(absolutePath(), "/run/lock/lxc"),
     /**
      * Containers created with --pid-file or --console-socket (containerd's shim): per CT a directory
-     * `<runDir>/<vmid>` bind-mounted into it, holding the init helper and the socket its stdio comes
+     * `<runDir>/<vmid>-<digest>` bind-mounted into it, holding the init helper and the socket its stdio comes
      * through. Every directory above it must be searchable by the CT's mapped users.
      */
     runDir: _default(absolutePath(), "/run/nexcage-ct"),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  attachDirName,
   attachedStatus,
   attachMountLines,
   caughtSignals,
@@ -18,6 +19,14 @@ import { proxmoxLxcSettingsSchema } from "../../../src/backends/proxmox-lxc/sett
 describe("attached proxmox-lxc: stdio and init", () => {
   it("the CT's init is the helper, which runs process.args with the socket's stdio", () => {
     expect(initArgs(["sh", "-c", "echo hi"])).toEqual(["/dev/.nexcage/init", "init", "/dev/.nexcage/sock", "sh", "-c", "echo hi"]);
+  });
+
+  it("the node directory is named by the VMID and a digest of the container's directory: a reused VMID gets another one", () => {
+    const a = attachDirName(105, "/run/nexcage/default/web");
+    expect(a).toMatch(/^105-[0-9a-f]{16}$/);
+    expect(attachDirName(105, "/run/nexcage/default/web")).toBe(a);
+    expect(attachDirName(105, "/run/nexcage/other/web")).not.toBe(a);
+    expect(attachDirName(106, "/run/nexcage/default/web").slice(4)).toBe(a.slice(4));
   });
 
   it("the node directory goes to /dev/.nexcage, the helper on top of itself read-only", () => {

@@ -24,7 +24,7 @@ export interface LiveProcess {
 }
 
 export interface AttachRecord {
-  /** `<runDir>/<vmid>`. */
+  /** `<runDir>/<vmid>-<digest>`. */
   readonly dir: string;
   readonly proxy?: LiveProcess;
 }
@@ -54,7 +54,7 @@ export function findCtInit(configured: string | undefined): string {
   return found;
 }
 
-/** Makes `<runDir>/<vmid>` (root's, searchable, not listable) with the helper in it, read-only. */
+/** Makes `<runDir>/<vmid>-<digest>` (root's, searchable, not listable) with the helper in it, read-only. */
 export function prepareAttachDir(runDir: string, dir: string, helper: string): void {
   mkdirSync(runDir, { recursive: true, mode: 0o711 });
   rmSync(dir, { recursive: true, force: true });

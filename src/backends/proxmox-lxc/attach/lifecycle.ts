@@ -11,7 +11,7 @@ import { crashPoint } from "../../../crash-point.js";
 import { childrenOf, processesInPidNamespaceOf } from "../pid-namespace.js";
 import type { ProxmoxLxcSettings } from "../settings.js";
 import { alive, dropAttach, findCtInit, launchProxy, prepareAttachDir, readAttach, setFrozen, writeAttach, type AttachRecord } from "./attached.js";
-import { attachedStatus, attachMountLines, caughtSignals, hostOwner, isNamespaceInit, reachesInit } from "./mapping.js";
+import { attachDirName, attachedStatus, attachMountLines, caughtSignals, hostOwner, isNamespaceInit, reachesInit } from "./mapping.js";
 
 /**
  * The attached mode's part in each lifecycle step of the proxmox-lxc backend (index.ts calls these):
@@ -37,10 +37,10 @@ export function attachOf(rec: ContainerRecord): AttachRecord | undefined {
   return dir !== undefined ? readAttach(dir) : undefined;
 }
 
-/** After `pct create`: records and makes `<runDir>/<vmid>` and returns the lxc lines that mount it. */
+/** After `pct create`: records and makes `<runDir>/<vmid>-<digest>` and returns the lxc lines that mount it. */
 export function beginAttach(s: ProxmoxLxcSettings, req: CreateRequest, vmid: number): string[] {
   const helper = findCtInit(s.ctInit);
-  const dir = join(s.runDir, String(vmid));
+  const dir = join(s.runDir, attachDirName(vmid, req.dir));
   writeAttach(req.dir, { dir });
   crashPoint("proxmox-lxc:attach-recorded");
   prepareAttachDir(s.runDir, dir, helper);

@@ -1,15 +1,25 @@
 import type { Status } from "../../../runtime/status.js";
+import { nameDigest } from "../../../state/name-digest.js";
 
 /**
  * Pure mappings of the attached mode (docs/backends/proxmox-lxc.md, "containerd"): a CT whose process
  * the caller reaps through a proxy, with its stdio handed over by the init helper nexcage-ct-init.
  */
 
-/** Where the per-CT directory `<runDir>/<vmid>` appears inside the CT (autodev's /dev: nothing lands in the rootfs). */
+/** Where the per-CT directory `<runDir>/<vmid>-<digest>` appears inside the CT (autodev's /dev: nothing lands in the rootfs). */
 export const CT_ATTACH_DIR = "/dev/.nexcage";
 /** The helper and the socket, in that directory (on the host and in the CT alike). */
 export const HELPER_FILE = "init";
 export const SOCKET_FILE = "sock";
+
+/**
+ * Pure: the name of a CT's directory under runDir: its VMID and a digest of the container's own
+ * directory, so that a VMID given to another container after ours was destroyed never names the
+ * same directory (the digest keeps the socket path short: unix socket paths end at 107 bytes).
+ */
+export function attachDirName(vmid: number, containerDir: string): string {
+  return `${vmid}-${nameDigest(containerDir).slice(0, 16)}`;
+}
 
 /** Proxmox's fixed id map of unprivileged CTs: CT id 0 is host id 100000, 65536 ids. */
 const UNPRIVILEGED_BASE = 100_000;
@@ -28,7 +38,7 @@ export function hostOwner(uid: number, gid: number, unprivileged: boolean): { ui
 }
 
 /**
- * Pure: the raw lxc lines that put `<runDir>/<vmid>` into the CT at /dev/.nexcage (the directory is
+ * Pure: the raw lxc lines that put `<runDir>/<vmid>-<digest>` into the CT at /dev/.nexcage (the directory is
  * root's, so the CT cannot add to it) and the helper on top of itself read-only.
  */
 export function attachMountLines(hostDir: string): string[] {
