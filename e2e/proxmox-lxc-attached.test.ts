@@ -132,4 +132,16 @@ describe("proxmox-lxc attached (--pid-file) without containerd", () => {
     expect(plain).toMatchObject({ code: 0, stdout: "0 /\n" });
     expect((await n(["delete", "--force", id])).code).toBe(0);
   });
+
+  it("kill of a created CT, as runc's of its waiting init: SIGTERM has no effect, SIGKILL ends the proxy (the caller sees the exit)", async () => {
+    const { id, vmid, proxy } = await createAttached("att-kc", ["sleep", "1000"]);
+    expect((await n(["kill", id, "TERM"])).code).toBe(0);
+    expect(isSameLiveProcess(proxy.pid, proxy.start)).toBe(true);
+    expect((await stateOf(id)).status).toBe("created");
+    expect((await n(["kill", id, "KILL"])).code).toBe(0);
+    expect(await waitFor(async () => !isSameLiveProcess(proxy.pid, proxy.start))).toBe(true);
+    expect((await stateOf(id)).status).toBe("stopped");
+    expect((await n(["delete", id])).code).toBe(0);
+    expect(leftovers(id, vmid, proxy)).toEqual([]);
+  });
 });

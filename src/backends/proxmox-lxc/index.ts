@@ -129,7 +129,9 @@ export class ProxmoxLxcBackend implements Backend {
   }
 
   async kill(rec: ContainerRecord, signal: Signal, all: boolean): Promise<void> {
-    if (attach.attachOf(rec) !== undefined && rec.status !== "created") return attach.killAttached(rec, signal, all);
+    const attached = attach.attachOf(rec);
+    if (attached !== undefined && rec.status !== "created") return attach.killAttached(rec, signal, all);
+    if (attached !== undefined && (await this.probe(rec)).status === "created") return attach.killCreated(attached, signal);
     let pid = rec.pid;
     let start = rec.nexcage.pidStartTime;
     if (pid <= 0 && rec.status === "created") {

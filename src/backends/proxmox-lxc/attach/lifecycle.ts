@@ -108,6 +108,21 @@ export function killAttached(rec: ContainerRecord, signal: Signal, all: boolean)
   if (rec.status === "paused" && signal.number === 9) void setFrozen(rec.pid, false).catch(() => undefined);
 }
 
+/**
+ * kill of a created (not yet started) attached CT: what runc does to its `runc init`, pid 1 of its
+ * namespace without handlers: SIGKILL ends it, so here the proxy standing for the process (the
+ * caller sees exit 137); any other signal has no effect.
+ */
+export function killCreated(a: AttachRecord, signal: Signal): void {
+  if (!alive(a.proxy)) throw new BackendError("container not running");
+  if (signal.number !== 9) return;
+  try {
+    process.kill(a.proxy!.pid, "SIGKILL");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw new BackendError(`kill failed: ${(e as Error).message}`);
+  }
+}
+
 /** ps: the CT's processes as host pids, the helper (the CT's pid 1, nexcage's own) left out. */
 export function attachedPids(rec: ContainerRecord): number[] {
   if (rec.pid <= 0) return [];
