@@ -12,7 +12,8 @@ fi
 # skopeo + umoci: images (pull, create --image); docker-registry + apache2-utils (htpasswd): the
 # images e2e suite's local registry with basic auth
 # debootstrap + systemd-container: e2e/deb-systemd.test.ts boots Debian 12 with systemd in systemd-nspawn
-packages=(crun runc busybox-static jq ca-certificates containerd lxc uidmap dpkg-dev binutils lintian man-db skopeo umoci docker-registry apache2-utils debootstrap systemd-container)
+# gcc + libc6-dev: packaging/ct-init (a static helper)
+packages=(gcc libc6-dev crun runc busybox-static jq ca-certificates containerd lxc uidmap dpkg-dev binutils lintian man-db skopeo umoci docker-registry apache2-utils debootstrap systemd-container)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -52,5 +53,7 @@ for f in /etc/subuid /etc/subgid; do
 done
 # libcrun.so for the crun backend's FFI driver (cached in build/libcrun; about 90 s the first time).
 bash "$(dirname "$0")/../packaging/libcrun/build.sh"
+# nexcage-ct-init for proxmox-lxc CTs under containerd (build/ct-init; under a second)
+bash "$(dirname "$0")/../packaging/ct-init/build.sh"
 
 echo "setup-host: ok ($(crun --version | head -1); $(runc --version | head -1))"
