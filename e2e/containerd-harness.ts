@@ -50,7 +50,7 @@ export interface Run {
 /** What the shim runs as its runc binary. */
 export type RuntimeChoice =
   /** nexcage with this config (a document, written to a file, or a path) and this node. */
-  | { nexcage: { config: Record<string, unknown> | string; node?: string } }
+  | { nexcage: { config: Record<string, unknown> | string; node?: string; env?: Record<string, string> } }
   /** A runtime binary itself, e.g. /usr/sbin/runc, to check the tests against the reference. */
   | { binary: string };
 
@@ -273,7 +273,8 @@ export class ContainerdHarness {
       }
       // nexcage takes its global flags in any order before the command: --config goes first,
       // the shim's --root/--log/--log-format follow.
-      argv = [rt.nexcage.node ?? process.execPath, NEXCAGE, "--config", config];
+      const env = Object.entries(rt.nexcage.env ?? {}).map(([k, v]) => `${k}=${v}`);
+      argv = [...(env.length > 0 ? ["/usr/bin/env", ...env] : []), rt.nexcage.node ?? process.execPath, NEXCAGE, "--config", config];
     }
     writeFileSync(this.wrapper, `#!/bin/sh\nexec ${argv.map(shellQuote).join(" ")} "$@"\n`);
     chmodSync(this.wrapper, 0o755);

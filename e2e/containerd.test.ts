@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContainerdHarness, type RuntimeChoice } from "./containerd-harness.js";
 import { Cleanup, makeBundle, rootEntries, tempDir, VARIANTS, waitFor } from "./helpers.js";
+import { pveSim } from "./pve-sim.js";
 
 /**
  * nexcage as the "runc" of containerd's io.containerd.runc.v2 shim, driven by ctr against a private
@@ -17,12 +18,40 @@ afterAll(() => cleanup.run());
 interface Target {
   name: string;
   runtime: RuntimeChoice;
+  /**
+   * proxmox-lxc on the pct stand-in (test/sim, real LXC): the pid the shim reaps is nexcage's proxy,
+   * standing for the CT's process (docs/backends/proxmox-lxc.md, "containerd").
+   */
+  pve?: ReturnType<typeof pveSim>;
 }
+
+const pve = pveSim(cleanup);
+const BUN = join(import.meta.dirname, "..", "node_modules", "@oven", "bun-linux-x64-baseline", "bin", "bun");
 
 const TARGETS: Target[] = [
   { name: "runc itself (reference)", runtime: { binary: "/usr/sbin/runc" } },
   ...VARIANTS.map((v) => ({ name: `nexcage, ${v.name}`, runtime: { nexcage: { config: v.config, node: v.node } } })),
+  {
+    name: "nexcage, proxmox-lxc (pct stand-in)",
+    runtime: { nexcage: { config: pve.settings(), env: pve.env } },
+    pve,
+  },
+  // the shipped single binary runs on Bun: its child processes start through Bun.spawn
+  {
+    name: "nexcage on Bun, proxmox-lxc (pct stand-in)",
+    runtime: { nexcage: { config: pve.settings(), env: pve.env, node: BUN } },
+    pve,
+  },
 ];
+
+/** The command line of a live process, NUL-separated fields joined with spaces. */
+const cmdline = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim();
+  } catch {
+    return "";
+  }
+};
 
 const CASE_TIMEOUT = 300_000;
 
@@ -53,10 +82,15 @@ describe.each(TARGETS)("containerd + runc shim → $name", (target) => {
   let h: ContainerdHarness;
 
   beforeAll(async () => {
+    if (target.pve) expect(await target.pve.init()).toBe(0);
     h = await ContainerdHarness.start({ runtime: target.runtime });
   }, 120_000);
   afterAll(async () => {
-    await h?.stop();
+    try {
+      await h?.stop();
+    } finally {
+      await target.pve?.destroyAll();
+    }
   }, 300_000);
 
   const status = async (id: string) => (await h.tasks()).get(id)?.status;
@@ -75,9 +109,18 @@ describe.each(TARGETS)("containerd + runc shim → $name", (target) => {
       expect(task?.status).toBe("RUNNING");
       const state = await stateOf("c1");
       expect(state).toMatchObject({ id: "c1", status: "running", bundle: h.bundle("c1") });
-      expect(task?.pid).toBe(state.pid);
-      expect(readFileSync(join(h.bundle("c1"), "init.pid"), "utf8")).toBe(String(state.pid));
+      expect(readFileSync(join(h.bundle("c1"), "init.pid"), "utf8")).toBe(String(task?.pid));
       expect(procState(state.pid)).toMatch(/^[RS]$/);
+      if (target.pve) {
+        // the shim reaps the proxy; the state's pid is the CT's process, a real process in the CT
+        expect(cmdline(task!.pid)).toMatch(/nexcage-ct-init proxy /);
+        expect(cmdline(state.pid)).toBe("sleep 1000");
+        const vmid = target.pve.vmidOf(h.runtimeRoot, "c1");
+        expect((await target.pve.pct(["status", String(vmid)])).stdout).toBe("status: running");
+        expect(readFileSync(`/proc/${state.pid}/uid_map`, "utf8")).toMatch(/^\s*0\s+100000\s+65536$/m); // unprivileged
+      } else {
+        expect(task?.pid).toBe(state.pid);
+      }
     },
     CASE_TIMEOUT,
   );
@@ -253,11 +296,49 @@ describe.each(TARGETS)("containerd + runc shim → $name", (target) => {
   );
 
   it(
+    "death by SIGKILL: ctr run exits 137",
+    async () => {
+      const run = h.run("c8", ["sleep", "1000"], ["--rm"]);
+      expect(await waitFor(async () => (await status("c8")) === "RUNNING", 60_000)).toBe(true);
+      const k = await h.ctr(["task", "kill", "-s", "SIGKILL", "c8"]);
+      expect(k, k.stderr).toMatchObject({ code: 0 });
+      expect(await run).toEqual({ code: 137, stdout: "", stderr: "" });
+      expect(existsSync(join(h.runtimeRoot, "c8"))).toBe(false);
+    },
+    CASE_TIMEOUT,
+  );
+
+  it.runIf(target.pve !== undefined)(
+    "a CT stopped behind containerd's back (pct stop) is seen as exited",
+    async () => {
+      expect(await h.run("c9", ["sleep", "1000"], ["-d"])).toMatchObject({ code: 0 });
+      const vmid = target.pve!.vmidOf(h.runtimeRoot, "c9");
+      const stop = await target.pve!.pct(["stop", String(vmid)]);
+      expect(stop.exitCode, stop.stderr).toBe(0);
+      expect(await waitFor(async () => (await status("c9")) === "STOPPED", 20_000)).toBe(true);
+      expect((await stateOf("c9")).status).toBe("stopped");
+      expect(await h.ctr(["task", "delete", "c9"])).toMatchObject({ code: 0 });
+      expect(await h.ctr(["container", "delete", "c9"])).toMatchObject({ code: 0 });
+      expect(existsSync(join(h.runtimeRoot, "c9"))).toBe(false);
+    },
+    CASE_TIMEOUT,
+  );
+
+  it(
     "afterwards no task, no container and nothing in the runtime's root is left",
     async () => {
       expect((await h.ctr(["task", "ls", "-q"])).stdout).toBe("");
       expect((await h.ctr(["container", "ls", "-q"])).stdout).toBe("");
       expect(rootEntries(h.runtimeRoot)).toEqual([]);
+      if (target.pve) {
+        // no CT, no template archive, no per-CT directory, no proxy
+        expect(target.pve.cts()).toEqual([]);
+        expect(target.pve.templates().filter((t) => t.startsWith("nexcage-"))).toEqual([]);
+        const runDir = join(target.pve.simRoot, "run/nexcage-ct");
+        expect(existsSync(runDir) ? readdirSync(runDir) : []).toEqual([]);
+        const proxies = readdirSync("/proc").filter((p) => /^\d+$/.test(p) && cmdline(Number(p)).includes(runDir));
+        expect(proxies).toEqual([]);
+      }
     },
     CASE_TIMEOUT,
   );

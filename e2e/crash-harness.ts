@@ -49,15 +49,18 @@ export interface CrashRun {
   readonly initPid: () => Promise<number | undefined>;
   /** What the backend left outside the root after delete --force (must be nothing). */
   readonly leftovers: () => Promise<string[]>;
+  /** More create flags (e.g. --pid-file: a proxmox-lxc CT attached as containerd's shim makes it). */
+  readonly createFlags?: readonly string[];
 }
 
 const ok = (r: Run) => expect(r, r.stderr).toMatchObject({ code: 0 });
 
 export async function crashCase(c: CrashCase, t: CrashRun): Promise<void> {
   const { n, id, bundle } = t;
-  if (c.setup !== "none") ok(await n(["create", "-b", bundle, id]));
+  const create = ["create", ...(t.createFlags ?? []), "-b", bundle, id];
+  if (c.setup !== "none") ok(await n(create));
   if (c.setup === "running") ok(await n(["start", id]));
-  const argv = { create: ["create", "-b", bundle, id], start: ["start", id], kill: ["kill", id, "KILL"], delete: ["delete", "--force", id] }[c.op];
+  const argv = { create, start: ["start", id], kill: ["kill", id, "KILL"], delete: ["delete", "--force", id] }[c.op];
   const crashed = await n(argv, { env: { NEXCAGE_TEST_CRASH_AT: c.at } });
   expect(crashed.code, `${c.at} was not reached: ${crashed.stderr}`).toBe(137);
   const initPid = await t.initPid();

@@ -20,6 +20,8 @@ export function simLxcSettings(simRoot: string, vmidBase: number, over: Record<s
     confDir: join(simRoot, "etc/pve/lxc"),
     lockDir: join(simRoot, "run/lock/lxc"),
     vmidRange: { min: vmidBase, max: vmidBase + 99 },
+    // attached CTs (containerd): their directories under the simulated node's /run
+    runDir: join(simRoot, "run/nexcage-ct"),
     ...over,
   };
 }
@@ -239,6 +241,7 @@ export async function guestCrashCase(
     intentFile: string;
     status: (vmid: number) => Promise<{ stdout: string }>;
     leftovers: (vmid: number | undefined) => string[];
+    createFlags?: readonly string[];
   },
 ): Promise<void> {
   let vmid: number | undefined;
@@ -254,5 +257,6 @@ export async function guestCrashCase(
       return pid > 0 ? pid : undefined;
     },
     leftovers: async () => g.leftovers(vmid),
+    createFlags: g.createFlags,
   });
 }

@@ -133,6 +133,9 @@ if (nativePkg.version !== koffiPkg.version) fail(`koffi ${koffiPkg.version} but 
 const koffiNode = join(nativeDir, "linux_x64", "koffi.node");
 if (!existsSync(koffiNode)) fail(`koffi native module missing: ${koffiNode}`);
 copyFileSync(koffiNode, join(dirname(opts.out), "koffi.node"));
+// proxmox-lxc's static helper (packaging/ct-init/build.sh), beside the binary as well when built
+const ctInit = join(REPO, "build", "ct-init", "nexcage-ct-init");
+if (existsSync(ctInit)) copyFileSync(ctInit, join(dirname(opts.out), "nexcage-ct-init"));
 
 // 4. Smoke check: the binary runs without node on its PATH and reports what was baked in.
 const env = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" };

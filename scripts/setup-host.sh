@@ -12,9 +12,10 @@ fi
 # skopeo + umoci: images (pull, create --image); docker-registry + apache2-utils (htpasswd): the
 # images e2e suite's local registry with basic auth
 # debootstrap + systemd-container: e2e/deb-systemd.test.ts boots Debian 12 with systemd in systemd-nspawn
+# gcc + libc6-dev: packaging/ct-init (a static helper)
 # qemu-system-x86, qemu-utils, genisoimage: the qm stand-in's real VMs (QEMU, disk import, the NoCloud
 # cloud-init ISO); debootstrap, grub-pc-bin: the guest image they boot (test/sim/guest/build-image.sh)
-packages=(crun runc busybox-static jq ca-certificates containerd lxc uidmap dpkg-dev binutils lintian man-db skopeo umoci docker-registry apache2-utils debootstrap systemd-container
+packages=(gcc libc6-dev crun runc busybox-static jq ca-certificates containerd lxc uidmap dpkg-dev binutils lintian man-db skopeo umoci docker-registry apache2-utils debootstrap systemd-container
           qemu-system-x86 qemu-utils genisoimage grub-pc-bin)
 missing=()
 for p in "${packages[@]}"; do
@@ -57,5 +58,7 @@ done
 bash "$(dirname "$0")/../packaging/libcrun/build.sh"
 # The Debian 12 guest image the qm stand-in's VMs boot (cached in build/guest-image; about 2 min the first time).
 bash "$(dirname "$0")/../test/sim/guest/build-image.sh"
+# nexcage-ct-init for proxmox-lxc CTs under containerd (build/ct-init; under a second)
+bash "$(dirname "$0")/../packaging/ct-init/build.sh"
 
 echo "setup-host: ok ($(crun --version | head -1); $(runc --version | head -1))"

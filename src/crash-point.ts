@@ -31,6 +31,8 @@ export const CRASH_POINTS = [
   "proxmox-lxc:vmid-chosen", // intent names the VMID, pct create not run
   "proxmox-lxc:ct-created", // CT exists, raw lxc lines not yet appended
   "proxmox-lxc:ct-started", // CT running, its pid not yet read
+  "proxmox-lxc:attach-recorded", // attached create: the node directory recorded, not yet made
+  "proxmox-lxc:proxy-started", // attached create: proxy running with the caller's stdio, pid file not written
   "proxmox-lxc:ct-destroyed", // CT destroyed, template archive still there
   // proxmox-vm (src/backends/proxmox-vm/index.ts)
   "proxmox-vm:intent-written", // intent file names the snippet, snippet not written

@@ -32,6 +32,8 @@ export interface CreateRequest {
   readonly dir: string;
   /** Absolute path; the backend writes the init's pid there, as runc does (no newline). */
   readonly pidFile: string;
+  /** --pid-file was given: the caller reaps the pid it gets there (containerd's shim). */
+  readonly pidFileGiven?: boolean;
   readonly consoleSocket?: string;
   readonly noPivot: boolean;
   readonly noNewKeyring: boolean;

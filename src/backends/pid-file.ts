@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { BackendError } from "../errors.js";
 
 /** A pid file as runc and crun write it: decimal digits, no newline required. */
@@ -33,4 +33,11 @@ export async function waitForPidFile(path: string, gaveUp: () => boolean): Promi
     if (gaveUp()) return undefined;
     await new Promise((r) => setTimeout(r, wait));
   }
+}
+
+/** Writes a pid file as runc does: the decimal pid, no newline, via a temporary file and a rename. */
+export function writePidFile(path: string, pid: number): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, String(pid), { mode: 0o644 });
+  renameSync(tmp, path);
 }

@@ -62,7 +62,7 @@ export const REGISTRY: Readonly<Record<BackendName, BackendDescriptor>> = {
     debris: ["proxmox-lxc.json"],
     initIsHostProcess: false,
     alwaysChecked: false,
-    can: { run: false, exec: false, ps: false, pause: false, resume: false, update: false, templateVolumes: true },
+    can: { run: false, exec: true, ps: true, pause: true, resume: true, update: true, templateVolumes: true },
   },
   "proxmox-vm": {
     name: "proxmox-vm",

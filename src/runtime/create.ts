@@ -126,6 +126,7 @@ export class Creation {
       id: o.id,
       dir,
       pidFile: o.pidFile !== undefined ? resolve(o.pidFile) : join(dir, "init.pid"),
+      pidFileGiven: o.pidFile !== undefined,
       consoleSocket: o.consoleSocket !== undefined ? resolve(o.consoleSocket) : undefined,
       noPivot: o.noPivot,
       noNewKeyring: o.noNewKeyring,

@@ -1,29 +1,35 @@
-import { readdirSync, readlinkSync, rmSync, statSync } from "node:fs";
+import { readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { crashPoint } from "../../crash-point.js";
 import { BackendError, NotRunningError } from "../../errors.js";
 import type { Signal } from "../../oci/signals.js";
 import { isSameLiveProcess, readProcStat } from "../../proc/stat.js";
-import type { BackendContext, CreateRequest, Handle } from "../contract.js";
-import { GuestBackend, type GuestCreateJob, type GuestRef } from "../proxmox/guest-backend.js";
+import type { BackendContext, CreateRequest, ExecRequest, ExitCode, Handle, Probe } from "../contract.js";
+import { GuestBackend, type GuestCreateJob } from "../proxmox/guest-backend.js";
+import type { GuestStatus } from "../proxmox/guest-probe.js";
+import { parsePlanSpec } from "../proxmox/plan-spec.js";
+import { findCtInit, type AttachRecord } from "./attach/attached.js";
+import { execInCt } from "./attach/exec.js";
+import * as attach from "./attach/lifecycle.js";
 import { appendRawLines } from "./conf-file.js";
+import { checkExecutable, hostFileFacts } from "./executable.js";
 import { PctError } from "./pct-errors.js";
 import { runPve } from "./pct.js";
+import { processesInPidNamespaceOf } from "./pid-namespace.js";
 import { planContainer } from "./plan.js";
+import type { LxcRef } from "./ref.js";
+import { resourceOptions, updateResources } from "./resources.js";
 import { packRootfs, partialArchive, templateFileName } from "./rootfs.js";
 import type { ProxmoxLxcSettings } from "./settings.js";
 
-/** The CT's VMID, the template it was made from, and the archive packed from the bundle (removed with the CT). */
-export interface LxcRef extends GuestRef {
-  readonly template: string;
-  readonly archive?: string;
-}
+export type { LxcRef } from "./ref.js";
 
 /**
  * An OCI container as a Proxmox CT: the bundle's rootfs becomes a template archive, `pct create`
  * makes the CT from it with options from the pure plan, raw lxc lines go into its config under
  * Proxmox's lock. Signals go from the host to the CT init's host pid. The lifecycle's shape
- * (intent, VMID, started marker, status, destroy) is GuestBackend's.
+ * (intent, VMID, started marker, status, destroy) is GuestBackend's. A create with --pid-file or
+ * --console-socket (containerd's shim) is attached: attach/ adds its part to each step.
  */
 export class ProxmoxLxcBackend extends GuestBackend<LxcRef> {
   readonly name = "proxmox-lxc" as const;
@@ -63,6 +69,7 @@ export class ProxmoxLxcBackend extends GuestBackend<LxcRef> {
 
   protected async prepare(req: CreateRequest): Promise<GuestCreateJob<LxcRef>> {
     const s = this.settings;
+    const attached = attach.isAttached(req);
     const plan = planContainer({
       id: req.id,
       bundlePath: req.bundle.path,
@@ -77,11 +84,17 @@ export class ProxmoxLxcBackend extends GuestBackend<LxcRef> {
       },
       consoleSocket: req.consoleSocket !== undefined,
       imageMappedByProxmox: req.volume?.oci === true,
+      attached,
     });
+    if (req.volume === undefined) {
+      const p = parsePlanSpec(req.bundle.spec).process;
+      checkExecutable(req.bundle.rootfs, p.args[0]!, p.cwd, p.env ?? [], hostFileFacts);
+    }
     for (const note of plan.notes) this.ctx.log.warn({ id: req.id }, `proxmox-lxc: ${note}`);
     let files: string[] = [];
     let template: string;
     let archive: string | undefined;
+    let attachRecord: AttachRecord | undefined;
     if (req.volume !== undefined) {
       // a Proxmox template or OCI archive (create --image): pct extracts it; nothing of ours to pack or remove later
       template = req.volume.volid;
@@ -97,12 +110,25 @@ export class ProxmoxLxcBackend extends GuestBackend<LxcRef> {
     return {
       files,
       makeArgs: (vmid) => ["create", String(vmid), template, ...plan.createOptions],
-      finish: (vmid) => appendRawLines(join(s.confDir, `${vmid}.conf`), join(s.lockDir, `pve-config-${vmid}.lock`), plan.lxcLines, this.timeoutMs),
-      ref: (vmid) => ({ vmid, template, ...(archive !== undefined ? { archive } : {}) }),
+      finish: async (vmid) => {
+        const attachLines = attached ? attach.beginAttach(s, req, vmid) : [];
+        await appendRawLines(join(s.confDir, `${vmid}.conf`), join(s.lockDir, `pve-config-${vmid}.lock`), [...plan.lxcLines, ...attachLines], this.timeoutMs);
+        if (attached) attachRecord = await attach.launchAttached(s, req);
+      },
+      ref: (vmid) => ({ vmid, template, ...(archive !== undefined ? { archive } : {}), ...(attachRecord !== undefined ? { attach: attachRecord } : {}) }),
     };
   }
 
+  /** Attached, a process that has already exited has told its proxy how; the container's process is the helper's child. */
+  protected override async startedPid(h: Handle<LxcRef>, running: boolean, pid: number): Promise<number> {
+    if (attach.attachOf(h) === undefined) return super.startedPid(h, running, pid);
+    return running && Number.isInteger(pid) && pid > 0 ? attach.attachedProcess(pid) : 0;
+  }
+
   async kill(h: Handle<LxcRef>, signal: Signal, all: boolean): Promise<void> {
+    const attached = attach.attachOf(h);
+    if (attached !== undefined && h.status !== "created") return attach.killAttached(h, signal, all);
+    if (attached !== undefined && (await this.probe(h)).status === "created") return attach.killCreated(attached, signal);
     let pid = h.pid;
     let start = h.pidStartTime;
     if (pid <= 0 && h.status === "created") {
@@ -121,6 +147,49 @@ export class ProxmoxLxcBackend extends GuestBackend<LxcRef> {
     }
   }
 
+  override async delete(h: Handle<LxcRef>, force: boolean): Promise<void> {
+    await attach.thawIfPaused(h);
+    await super.delete(h, force);
+    attach.endAttach(h.dir);
+  }
+
+  override async purge(id: string, dir: string): Promise<void> {
+    await super.purge(id, dir);
+    attach.endAttach(dir);
+  }
+
+  protected override liveProbe(h: Handle<LxcRef>, g: GuestStatus): Probe {
+    const a = attach.attachOf(h);
+    return a !== undefined ? attach.attachedProbe(h, a, g.running, g.pid, g.startedBefore === true) : super.liveProbe(h, g);
+  }
+
+  /** `pct exec`, with the caller's stdio (or a pty for -t) and its exit status. */
+  async exec(h: Handle<LxcRef>, req: ExecRequest): Promise<ExitCode> {
+    const vmid = this.vmidOf(h);
+    return execInCt(this.settings.pct, vmid, attach.attachOf(h) !== undefined, req.consoleSocket !== undefined ? findCtInit(this.settings.ctInit) : undefined, req);
+  }
+
+  async ps(h: Handle<LxcRef>): Promise<number[]> {
+    return attach.attachOf(h) !== undefined ? attach.attachedPids(h) : processesInPidNamespaceOf(h.pid);
+  }
+
+  async pause(h: Handle<LxcRef>): Promise<void> {
+    await attach.freezeCt(h, true);
+  }
+
+  async resume(h: Handle<LxcRef>): Promise<void> {
+    await attach.freezeCt(h, false);
+  }
+
+  /** `update`: memory and CPU limits through `pct set`, which Proxmox applies live to a running CT. */
+  async update(h: Handle<LxcRef>, flags: readonly string[]): Promise<void> {
+    const notes: string[] = [];
+    const opts = resourceOptions(updateResources(flags, (src) => readFileSync(src === "-" ? "/dev/stdin" : src, "utf8"), notes), notes);
+    for (const note of notes) this.ctx.log.warn({ id: h.id }, `proxmox-lxc: ${note}`);
+    const vmid = this.vmidOf(h);
+    if (opts.length > 0) await this.tool.run(["set", String(vmid), ...opts], "update failed", vmid);
+  }
+
   protected ownFiles(h: Handle<LxcRef>): string[] {
     const archive: unknown = h.ref.archive;
     return typeof archive === "string" ? [archive] : [];
@@ -135,26 +204,6 @@ export class ProxmoxLxcBackend extends GuestBackend<LxcRef> {
     const s = this.settings;
     return { ok: true, details: [`storage ${s.storage}, templates ${s.templateStorage} (${s.templateDir}), bridge ${s.bridge}`] };
   }
-}
-
-/** Host pids sharing the pid namespace of `init` (every process of the CT). */
-function processesInPidNamespaceOf(init: number): number[] {
-  let ns: string;
-  try {
-    ns = readlinkSync(`/proc/${init}/ns/pid`);
-  } catch {
-    return [];
-  }
-  const out: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^[0-9]+$/.test(name)) continue;
-    try {
-      if (readlinkSync(`/proc/${name}/ns/pid`) === ns && readProcStat(Number(name))) out.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
 }
 
 export function createProxmoxLxcBackend(ctx: BackendContext): ProxmoxLxcBackend {

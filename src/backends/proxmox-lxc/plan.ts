@@ -1,8 +1,10 @@
 import { InvalidArgumentError, UnsupportedError } from "../../errors.js";
 import { parseSignal } from "../../oci/signals.js";
 import { descriptionLine, hostnameFromId, isDnsName } from "../proxmox/guest-names.js";
-import { countCpus, parsePlanSpec, type PlanSpec } from "../proxmox/plan-spec.js";
+import { parsePlanSpec, type PlanSpec } from "../proxmox/plan-spec.js";
 import type { ProxmoxLxcSettings } from "./settings.js";
+import { initArgs } from "./attach/mapping.js";
+import { resourceOptions } from "./resources.js";
 
 export { configIsFor, descriptionLine, hostnameFromId, isDnsName } from "../proxmox/guest-names.js";
 
@@ -21,6 +23,11 @@ export interface PlanInput {
    * user, workdir, stop signal): the process is then not mapped here.
    */
   readonly imageMappedByProxmox?: boolean;
+  /**
+   * The caller reaps the process through a proxy (containerd's shim): the init is the helper that
+   * runs process.args with the handed-over stdio, and a terminal comes through the console socket.
+   */
+  readonly attached?: boolean;
 }
 
 export interface Plan {
@@ -33,7 +40,6 @@ export interface Plan {
   readonly hostname: string;
 }
 
-const MiB = 1024 * 1024;
 /** Pseudo filesystems LXC and Proxmox set up themselves: never turned into mount points. */
 const STANDARD_MOUNTS = new Set(["/proc", "/sys", "/sys/fs/cgroup", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue"]);
 const PSEUDO_TYPES = new Set(["proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2"]);
@@ -77,9 +83,9 @@ function relativeTarget(dest: string): string {
 }
 
 /** process → init: `--entrypoint` (pushed onto `opts`) and the lxc.* lines for env, cwd, user, rlimits, capabilities, stop signal. */
-function processLines(spec: PlanSpec, opts: string[]): string[] {
+function processLines(spec: PlanSpec, opts: string[], attached: boolean): string[] {
   const lxc: string[] = [];
-  opts.push("--entrypoint", spec.process.args.map(quoteInitArg).join(" "));
+  opts.push("--entrypoint", (attached ? initArgs(spec.process.args) : spec.process.args).map(quoteInitArg).join(" "));
   for (const [i, e] of (spec.process.env ?? []).entries()) {
     // the entry is not quoted: it may hold a credential
     if (!/^[^=\s]+=/.test(e)) throw new InvalidArgumentError(`process.env[${i}] is not KEY=VALUE`);
@@ -131,8 +137,9 @@ export function planContainer(input: PlanInput): Plan {
   const lxc: string[] = [];
   const opts: string[] = [];
 
-  if (input.consoleSocket) refuse("--console-socket (Proxmox containers have their own console)");
-  if (spec.process.terminal) refuse("process.terminal (Proxmox containers have their own console)");
+  const attached = input.attached === true;
+  if (input.consoleSocket && !attached) refuse("--console-socket (Proxmox containers have their own console)");
+  if (spec.process.terminal && !(attached && input.consoleSocket)) refuse("process.terminal without --console-socket (Proxmox containers have their own console)");
   if (spec.hooks && Object.values(spec.hooks).some((h) => h.length > 0)) refuse("OCI hooks");
 
   // hostname
@@ -153,23 +160,7 @@ export function planContainer(input: PlanInput): Plan {
   if (spec.linux?.namespaces && !nsTypes.has("network")) refuse("sharing the host's network namespace");
 
   // resources
-  const mem = spec.linux?.resources?.memory;
-  if (mem?.limit !== undefined && mem.limit > 0) {
-    const memMiB = Math.max(16, Math.ceil(mem.limit / MiB));
-    opts.push("--memory", String(memMiB));
-    if (mem.swap !== undefined) {
-      const swapMiB = mem.swap < 0 ? 0 : Math.max(0, Math.ceil(mem.swap / MiB) - memMiB);
-      if (mem.swap < 0) notes.push("memory.swap -1 (unlimited) mapped to swap 0: Proxmox needs a size");
-      opts.push("--swap", String(swapMiB));
-    }
-  }
-  const cpu = spec.linux?.resources?.cpu;
-  if (cpu?.cpus !== undefined && cpu.cpus !== "") opts.push("--cores", String(Math.min(8192, countCpus(cpu.cpus))));
-  if (cpu?.quota !== undefined && cpu.quota > 0) {
-    const period = cpu.period && cpu.period > 0 ? cpu.period : 100_000;
-    opts.push("--cpulimit", String(Math.min(8192, Math.round((cpu.quota / period) * 100) / 100)));
-  }
-  if (cpu?.shares !== undefined && cpu.shares > 0) opts.push("--cpuunits", String(Math.min(500_000, Math.round(cpu.shares))));
+  opts.push(...resourceOptions(spec.linux?.resources, notes));
 
   // network, storage, privileges
   let net0 = `name=eth0,bridge=${s.bridge},ip=${s.ip}`;
@@ -182,7 +173,8 @@ export function planContainer(input: PlanInput): Plan {
   opts.push("--tags", ["nexcage", ...s.tags].join(";"));
   opts.push("--description", `${descriptionLine(input.id)}\nbundle: ${input.bundlePath}`);
 
-  if (!input.imageMappedByProxmox) lxc.push(...processLines(spec, opts));
+  if (!input.imageMappedByProxmox) lxc.push(...processLines(spec, opts, attached));
+  else if (attached) refuse("an OCI archive mapped by Proxmox (ociImages: pct) for a container whose process is reaped through --pid-file");
   for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
     if (!SYSCTL_ALLOWED.test(key)) refuse(`linux.sysctl ${key} (Proxmox allows only IPC namespace sysctls)`);
     lxc.push(`lxc.sysctl.${key}: ${noNewline("linux.sysctl", String(value))}`);
@@ -207,7 +199,7 @@ export function planContainer(input: PlanInput): Plan {
         lxc.push(`lxc.mount.entry: ${source} ${relativeTarget(m.destination)} none bind${ro ? ",ro" : ""},create=file 0 0`);
       }
     } else if (type === "tmpfs") {
-      const tmpfsOptions = options.filter((o) => /^(ro|rw|nosuid|nodev|noexec|size=[0-9]+[kmg%]?|mode=[0-7]{3,4}|uid=[0-9]+|gid=[0-9]+)$/.test(o));
+      const tmpfsOptions = options.filter((o) => /^(ro|rw|nosuid|nodev|noexec|strictatime|relatime|noatime|nodiratime|size=[0-9]+[kmg%]?|mode=[0-7]{3,4}|uid=[0-9]+|gid=[0-9]+)$/.test(o));
       if (tmpfsOptions.length !== options.length) refuse(`tmpfs mount options ${JSON.stringify(options)}`);
       lxc.push(`lxc.mount.entry: tmpfs ${relativeTarget(m.destination)} tmpfs ${[...tmpfsOptions, "create=dir"].join(",")} 0 0`);
     } else {

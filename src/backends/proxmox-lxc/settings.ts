@@ -44,6 +44,14 @@ function buildSettingsSchema() {
     confDir: _default(absolutePath(), "/etc/pve/lxc"),
     /** Where Proxmox keeps the configs' flock files. */
     lockDir: _default(absolutePath(), "/run/lock/lxc"),
+    /**
+     * Containers created with --pid-file or --console-socket (containerd's shim): per CT a directory
+     * `<runDir>/<vmid>-<digest>` bind-mounted into it, holding the init helper and the socket its stdio comes
+     * through. Every directory above it must be searchable by the CT's mapped users.
+     */
+    runDir: _default(absolutePath(), "/run/nexcage-ct"),
+    /** The static helper (packaging/ct-init); default: /usr/lib/nexcage, else this checkout's build. */
+    ctInit: optional(absolutePath()),
   });
 }
 

@@ -4,7 +4,7 @@ import type { BackendName } from "../../names.js";
 import type { Signal } from "../../oci/signals.js";
 import type { Backend, BackendContext, Created, CreateRequest, Handle, HealthReport, Probe } from "../contract.js";
 import { guestProbe, startMarked, startedMarker, type GuestStatus } from "./guest-probe.js";
-import { purgeIntent, readIntent, writeIntent } from "./intent.js";
+import { guestIsFor, purgeIntent, readIntent, writeIntent } from "./intent.js";
 import { parseStatus } from "./pve-output.js";
 import { withFreeVmid } from "./vmid.js";
 
@@ -124,11 +124,15 @@ export abstract class GuestBackend<Ref extends GuestRef> implements Backend<Ref>
     await startMarked(h, this.startedFile, () => this.tool.run(["start", String(vmid)], "start failed", vmid));
     this.point("started");
     const status = await this.status(vmid, "start failed");
-    const pid = Number(status["pid"]);
-    if (status["status"] !== "running" || !Number.isInteger(pid) || pid <= 0) {
-      throw new BackendError(`start failed: Proxmox ${this.tool.guest.toUpperCase()} ${vmid} did not stay running`);
+    return { pid: await this.startedPid(h, status["status"] === "running", Number(status["pid"])) };
+  }
+
+  /** The pid start records, from the guest's status after the start (default: the guest's init, which must be running). */
+  protected async startedPid(h: Handle<Ref>, running: boolean, pid: number): Promise<number> {
+    if (!running || !Number.isInteger(pid) || pid <= 0) {
+      throw new BackendError(`start failed: Proxmox ${this.tool.guest.toUpperCase()} ${this.vmidOf(h)} did not stay running`);
     }
-    return { pid };
+    return pid;
   }
 
   abstract kill(h: Handle<Ref>, signal: Signal, all: boolean): Promise<void>;
@@ -137,7 +141,9 @@ export abstract class GuestBackend<Ref extends GuestRef> implements Backend<Ref>
   protected abstract ownFiles(h: Handle<Ref>): string[];
 
   async delete(h: Handle<Ref>, force: boolean): Promise<void> {
-    await this.destroy(this.vmidOf(h), force);
+    const vmid = this.vmidOf(h);
+    // once our guest is gone its VMID may be another guest's: only the guest made for this id is destroyed
+    if (guestIsFor(this.tool.confDir, vmid, h.id)) await this.destroy(vmid, force);
     this.point("destroyed");
     for (const f of this.ownFiles(h)) rmSync(f, { force: true });
   }
@@ -182,6 +188,11 @@ export abstract class GuestBackend<Ref extends GuestRef> implements Backend<Ref>
       ...(paused !== undefined ? { paused } : {}),
       startedBefore: existsSync(startedMarker(h, this.startedFile)),
     };
+    return this.liveProbe(h, g);
+  }
+
+  /** The OCI status from the guest's status (default: guestProbe's mapping). */
+  protected liveProbe(h: Handle<Ref>, g: GuestStatus): Probe {
     return guestProbe(h, g);
   }
 

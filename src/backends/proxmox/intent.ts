@@ -30,12 +30,16 @@ export function readIntent(dir: string, file: string): Intent {
  * the files.
  */
 export async function purgeIntent(id: string, intent: Intent, confDir: string, destroy: (vmid: number) => Promise<void>): Promise<void> {
-  if (intent.vmid !== undefined) {
-    try {
-      if (configIsFor(readFileSync(join(confDir, `${intent.vmid}.conf`), "utf8"), id)) await destroy(intent.vmid);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-    }
-  }
+  if (intent.vmid !== undefined && guestIsFor(confDir, intent.vmid, id)) await destroy(intent.vmid);
   for (const f of intent.files ?? []) rmSync(f, { force: true });
+}
+
+/** Whether the guest config `<confDir>/<vmid>.conf` exists and was made for the OCI id. */
+export function guestIsFor(confDir: string, vmid: number, id: string): boolean {
+  try {
+    return configIsFor(readFileSync(join(confDir, `${vmid}.conf`), "utf8"), id);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw e;
+  }
 }

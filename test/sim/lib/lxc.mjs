@@ -530,6 +530,14 @@ export function removeStaleCgroups(vmid) {
   for (const b of bases) for (const sub of ["lxc.monitor", "lxc"]) rmTree(join(b, sub, String(vmid)));
 }
 
+function readLog(logfile, fallback) {
+  try {
+    return readFileSync(logfile, "utf8");
+  } catch {
+    return fallback ?? "";
+  }
+}
+
 /**
  * vm_start minus systemd: `lxc-start -d` waits for RUNNING itself (PVE: pve-container@<vmid>
  * running `lxc-start -F`, then the monitor socket). On failure the lxc ERROR lines go to the task
@@ -554,13 +562,12 @@ export function lxcStart(vmid) {
     // lxc-start -d returns on ABORTING, while the monitor is still tearing down
     for (let i = 0; i < 100 && checkRunning(vmid); i++) spawnSync("sleep", ["0.05"]);
     removeStaleCgroups(vmid);
-    let log = "";
-    try {
-      log = readFileSync(logfile, "utf8");
-    } catch {
-      log = r.stderr ?? "";
-    }
-    for (const l of cleanStartLog(vmid, log)) warn(l);
+    const errors = cleanStartLog(vmid, readLog(logfile, r.stderr));
+    // An init that ran and exited at once is a started CT to PVE (systemd's pve-container@ unit,
+    // Type=simple, has started lxc-start -F), not a failed start: no ERROR lines in the log then
+    // but the one -d prints when it saw STOPPING instead of RUNNING (which cleanStartLog drops).
+    if (errors.length === 0) return;
+    for (const l of errors) warn(l);
     throw die(`startup for container '${vmid}' failed`);
   }
 }

@@ -1,0 +1,79 @@
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+/**
+ * nexcage-ct-init (packaging/ct-init, built by scripts/setup-host.sh) on this host, without a CT:
+ * its proxy hands its stdio to its init over the socket, the init runs the command as its child and
+ * reports the wait status, and the proxy exits with the shell's exit code for it.
+ */
+const HELPER = join(import.meta.dirname, "..", "..", "build", "ct-init", "nexcage-ct-init");
+const dir = mkdtempSync(join(tmpdir(), "nexcage-ct-init-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const exited = (p: ReturnType<typeof spawn>) => new Promise<number | null>((r) => p.once("exit", (code) => r(code)));
+
+/** proxy + init for one command; stdout and stderr of the proxy go to files the command writes through. */
+async function through(n: number, command: string[], killInit?: NodeJS.Signals) {
+  const socket = join(dir, `s${n}`);
+  const out = join(dir, `out${n}`);
+  const err = join(dir, `err${n}`);
+  const fds = [openSync(out, "w"), openSync(err, "w")];
+  const proxy = spawn(HELPER, ["proxy", socket], { stdio: ["ignore", fds[0]!, fds[1]!] });
+  for (const fd of fds) closeSync(fd);
+  const proxyExit = exited(proxy);
+  while (!existsSync(socket)) await new Promise((r) => setTimeout(r, 5));
+  const init = spawn(HELPER, ["init", socket, ...command], { stdio: "ignore" });
+  const initExit = exited(init);
+  if (killInit) {
+    // once the command runs as its child (the init's handlers are set by then)
+    const children = `/proc/${init.pid}/task/${init.pid}/children`;
+    while (existsSync(children) && readFileSync(children, "utf8").trim() === "") await new Promise((r) => setTimeout(r, 5));
+    init.kill(killInit);
+  }
+  const [proxyCode, initCode] = await Promise.all([proxyExit, initExit]);
+  return { proxyCode, initCode, out: readFileSync(out, "utf8"), err: readFileSync(err, "utf8") };
+}
+
+describe("nexcage-ct-init", () => {
+  it("is built", () => {
+    expect(existsSync(HELPER), `${HELPER}: run packaging/ct-init/build.sh`).toBe(true);
+  });
+
+  it.each<{ what: string; command: string[]; killInit?: NodeJS.Signals; code: number }>([
+    { what: "exit 0", command: ["sh", "-c", "exit 0"], code: 0 },
+    { what: "exit 3", command: ["sh", "-c", "exit 3"], code: 3 },
+    { what: "exit 255", command: ["sh", "-c", "exit 255"], code: 255 },
+    { what: "killed by SIGKILL", command: ["sh", "-c", "kill -KILL $$"], code: 137 },
+    { what: "killed by SIGTERM", command: ["sh", "-c", "kill -TERM $$"], code: 143 },
+    { what: "not found", command: ["/nonexistent"], code: 127 },
+    { what: "SIGTERM to the init is forwarded to the child", command: ["sleep", "100"], killInit: "SIGTERM", code: 143 },
+    { what: "the init SIGKILLed before it can report (pct stop)", command: ["sleep", "100"], killInit: "SIGKILL", code: 137 },
+  ])("$what → the proxy exits $code", async ({ command, killInit, code }) => {
+    const r = await through(Math.floor(Math.random() * 1e9), command, killInit);
+    expect(r.proxyCode).toBe(code);
+    if (killInit !== "SIGKILL") expect(r.initCode).toBe(code);
+  });
+
+  it("the command writes to the proxy's stdout and stderr themselves", async () => {
+    const r = await through(1, ["sh", "-c", "echo out; echo err >&2; test -t 0 || echo no-tty"]);
+    expect(r).toMatchObject({ proxyCode: 0, out: "out\nno-tty\n", err: "err\n" });
+  });
+
+  it("exec: only the NEXCAGE_EXEC_ENV_<n> environment, the given cwd, then the command in its place", async () => {
+    const out = join(dir, "exec-out");
+    const fd = openSync(out, "w");
+    const env = { PATH: "/usr/bin:/bin", SECRET: "host", NEXCAGE_EXEC_ENV_0: "PATH=/usr/bin:/bin", NEXCAGE_EXEC_ENV_1: "GREETING=hello world" };
+    const p = spawn(HELPER, ["exec", "0", "0", "", "/tmp", "sh", "-c", "echo \"$GREETING|${SECRET-unset}|$(pwd)\"; exit 9"], { stdio: ["ignore", fd, "inherit"], env });
+    closeSync(fd);
+    expect(await exited(p)).toBe(9);
+    expect(readFileSync(out, "utf8")).toBe("hello world|unset|/tmp\n");
+  });
+
+  it("usage for anything else", async () => {
+    const p = spawn(HELPER, ["what"], { stdio: "ignore" });
+    expect(await exited(p)).toBe(2);
+  });
+});
