@@ -308,7 +308,8 @@ describe.each(TARGETS)("containerd + runc shim → $name", (target) => {
     CASE_TIMEOUT,
   );
 
-  it.runIf(target.pve !== undefined)(
+  // only a Proxmox target has a CT to stop: the case is not registered for the others (no skips)
+  if (target.pve !== undefined) it(
     "a CT stopped behind containerd's back (pct stop) is seen as exited",
     async () => {
       expect(await h.run("c9", ["sleep", "1000"], ["-d"])).toMatchObject({ code: 0 });
