@@ -41,7 +41,9 @@ describe("concurrency (crun backend)", () => {
       if (r.code !== 0) {
         expect(r.stderr.trim().split("\n"), `${ops[i]!.join(" ")}: ${r.stderr}`).toHaveLength(1);
         expect(nexcageMessage(r.stderr)).toMatch(
-          /^(container does not exist|container with given ID already exists|container not running|container not paused|cannot start an already running container|cannot start a container that has stopped|cannot start a container in the (paused|creating) state|cannot delete container race that is not stopped: (running|paused)|cannot exec in a (paused|stopped) container|[a-z]+ failed: .+)$/,
+          new RegExp(
+            `^(container does not exist|container with given ID already exists|container not running|container not paused|cannot start an already running container|cannot start a container that has stopped|cannot start a container in the (paused|creating) state|cannot delete container ${id.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} that is not stopped: (running|paused)|cannot exec in a (paused|stopped) container|[a-z]+ failed: .+)$`,
+          ),
         );
       }
     }
