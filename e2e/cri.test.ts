@@ -1,6 +1,11 @@
+import { execFile } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerCriCases } from "./cri-cases.js";
-import { CriHarness, DEFAULT_HANDLER, PAUSE_IMAGE, PCT_HANDLER } from "./cri-harness.js";
+import { BUSYBOX_IMAGE, CriHarness, DEFAULT_HANDLER, PAUSE_IMAGE, PCT_HANDLER } from "./cri-harness.js";
+
+const execFileP = promisify(execFile);
 
 /**
  * Pods through containerd's CRI (Debian's containerd 1.6.20, e2e/cri-harness.ts) with nexcage as
@@ -48,3 +53,30 @@ describe("the CRI harness", () => {
 });
 
 registerCriCases({ name: "default handler (nexcage, crun backend)", handler: "", rootHandler: DEFAULT_HANDLER, harness: h });
+
+describe("the CRI harness's stop()", () => {
+  it("removes a pod left running (sandbox and container processes, shims, netns, bridge, cgroups, dirs)", async () => {
+    const other = await CriHarness.start();
+    let stopped = false;
+    try {
+      const config = other.pod("left");
+      const pod = await other.client.runPodSandbox(config);
+      const c = await other.client.createContainer(pod, { metadata: { name: "sleeper" }, image: { image: BUSYBOX_IMAGE }, command: ["sleep", "3600"] }, config);
+      await other.client.startContainer(c);
+      expect((await other.client.containerStatus(c)).state).toBe("CONTAINER_RUNNING");
+      const cgroups = readdirSync("/sys/fs/cgroup/memory").filter((d) => d === other.cgroupParent.slice(1));
+      expect(cgroups).toHaveLength(1);
+      await other.stop();
+      stopped = true;
+      expect(existsSync(other.dir)).toBe(false);
+      expect(existsSync(`/sys/fs/cgroup/memory${other.cgroupParent}`)).toBe(false);
+      expect(existsSync(other.roots[PCT_HANDLER]!)).toBe(false);
+      const link = await execFileP("ip", ["link", "show", other.bridge]).then(() => "present", () => "absent");
+      expect(link).toBe("absent");
+      const shims = (await execFileP("ps", ["-eo", "args"])).stdout.split("\n").filter((l) => l.includes(other.socket));
+      expect(shims).toEqual([]);
+    } finally {
+      if (!stopped) await other.stop();
+    }
+  }, 90_000);
+});
