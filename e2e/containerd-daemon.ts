@@ -39,6 +39,32 @@ export function mountsBelow(dir: string): string[] {
     .filter((m) => m === dir || m.startsWith(`${dir}/`));
 }
 
+/**
+ * The start of a config.toml (version 2) that keeps a containerd to dir: root, state, the gRPC
+ * socket and ttrpc/debug sockets beside it, no metrics, its own opt dir. Tables may follow.
+ */
+export function privateConfig(dir: string, socket: string, opts: { level: string; disabledPlugins?: string[] }): string[] {
+  const q = (s: string) => JSON.stringify(s);
+  return [
+    "version = 2",
+    `root = ${q(join(dir, "root"))}`,
+    `state = ${q(join(dir, "state"))}`,
+    ...(opts.disabledPlugins ? [`disabled_plugins = ${JSON.stringify(opts.disabledPlugins)}`] : []),
+    "[grpc]",
+    `  address = ${q(socket)}`,
+    "[ttrpc]",
+    `  address = ${q(`${socket}.ttrpc`)}`,
+    "[debug]",
+    `  address = ${q(join(dir, "debug.sock"))}`,
+    `  level = ${q(opts.level)}`,
+    "[metrics]",
+    '  address = ""',
+    // else containerd creates /opt/containerd/{bin,lib} and puts them in the shim's PATH
+    '[plugins."io.containerd.internal.v1.opt"]',
+    `  path = ${q(join(dir, "opt"))}`,
+  ];
+}
+
 /** Spawns `containerd ...argv` (output to log) and waits up to 30 s for ready(); else kills it and throws with its log. */
 export async function startContainerd(opts: { argv: string[]; log: string; ready: () => Promise<boolean> }): Promise<ChildProcess> {
   const logFd = openSync(opts.log, "a");

@@ -14,7 +14,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { childEnv, killLeftovers, removeCgroups, removeTree, startContainerd, stopContainerd } from "./containerd-daemon.js";
+import { childEnv, killLeftovers, privateConfig, removeCgroups, removeTree, startContainerd, stopContainerd } from "./containerd-daemon.js";
 import { runToFiles } from "./helpers.js";
 
 /**
@@ -221,29 +221,7 @@ export class ContainerdHarness {
     writeWrapper(this.wrapper, this.options.runtime, join(this.dir, "nexcage-config.json"));
     const tarball = await buildImage(join(this.dir, "image"));
     const config = join(this.dir, "config.toml");
-    const q = (s: string) => JSON.stringify(s);
-    writeFileSync(
-      config,
-      [
-        "version = 2",
-        `root = ${q(join(this.dir, "root"))}`,
-        `state = ${q(join(this.dir, "state"))}`,
-        'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
-        "[grpc]",
-        `  address = ${q(this.socket)}`,
-        "[ttrpc]",
-        `  address = ${q(`${this.socket}.ttrpc`)}`,
-        "[debug]",
-        `  address = ${q(join(this.dir, "debug.sock"))}`,
-        '  level = "debug"',
-        "[metrics]",
-        '  address = ""',
-        // else containerd creates /opt/containerd/{bin,lib} and puts them in the shim's PATH
-        '[plugins."io.containerd.internal.v1.opt"]',
-        `  path = ${q(join(this.dir, "opt"))}`,
-        "",
-      ].join("\n"),
-    );
+    writeFileSync(config, [...privateConfig(this.dir, this.socket, { level: "debug", disabledPlugins: ["io.containerd.grpc.v1.cri"] }), ""].join("\n"));
     this.containerd = await startContainerd({
       argv: ["--config", config, "--root", join(this.dir, "root"), "--state", join(this.dir, "state"), "--address", this.socket],
       log: join(this.dir, "containerd.log"),

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
-import { BUSYBOX_IMAGE, type CriHarness } from "./cri-harness.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BUSYBOX_IMAGE, CriHarness, type CriHarnessOptions } from "./cri-harness.js";
 import type { ContainerConfig, ContainerStatus, PodSandboxConfig } from "./cri/client.js";
 
 /**
@@ -23,6 +23,22 @@ export interface CriCaseOptions {
   harness: () => CriHarness;
   /** Merged into the pod config (labels, annotations, ...). */
   pod?: Partial<PodSandboxConfig>;
+}
+
+/**
+ * Starts a CriHarness before the cases of the enclosing describe (or file) and stops it after
+ * them; returns its getter (which throws if the start failed).
+ */
+export function useCriHarness(options: CriHarnessOptions = {}): () => CriHarness {
+  let harness: CriHarness | undefined;
+  beforeAll(async () => {
+    harness = await CriHarness.start(options);
+  }, 120_000);
+  afterAll(() => harness?.stop(), 120_000);
+  return () => {
+    if (!harness) throw new Error("the CRI harness did not start");
+    return harness;
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { buildImage, captured, type Run, type RuntimeChoice, writeWrapper } from "./containerd-harness.js";
-import { killLeftovers, removeCgroups, removeTree, startContainerd, stopContainerd } from "./containerd-daemon.js";
+import { killLeftovers, privateConfig, removeCgroups, removeTree, startContainerd, stopContainerd } from "./containerd-daemon.js";
 import { CriClient, type PodSandboxConfig } from "./cri/client.js";
 import { rootEntries } from "./helpers.js";
 
@@ -192,21 +192,7 @@ export class CriHarness {
       "    SystemdCgroup = false",
     ];
     return [
-      "version = 2",
-      `root = ${q(join(this.dir, "root"))}`,
-      `state = ${q(join(this.dir, "state"))}`,
-      "[grpc]",
-      `  address = ${q(this.socket)}`,
-      "[ttrpc]",
-      `  address = ${q(`${this.socket}.ttrpc`)}`,
-      "[debug]",
-      `  address = ${q(join(this.dir, "debug.sock"))}`,
-      '  level = "info"',
-      "[metrics]",
-      '  address = ""',
-      // else containerd creates /opt/containerd/{bin,lib} and puts them in the shim's PATH
-      '[plugins."io.containerd.internal.v1.opt"]',
-      `  path = ${q(join(this.dir, "opt"))}`,
+      ...privateConfig(this.dir, this.socket, { level: "info" }),
       `[${cri}]`,
       `  sandbox_image = ${q(PAUSE_IMAGE)}`,
       '  stream_server_address = "127.0.0.1"',

@@ -1,31 +1,30 @@
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { registerCriCases } from "./cri-cases.js";
+import { describe, expect, it } from "vitest";
+import type { RuntimeChoice } from "./containerd-harness.js";
+import { registerCriCases, useCriHarness } from "./cri-cases.js";
 import { BUSYBOX_IMAGE, CriHarness, DEFAULT_HANDLER, PAUSE_IMAGE, PCT_HANDLER } from "./cri-harness.js";
+import { RUNTIMES, VARIANTS } from "./helpers.js";
 
 const execFileP = promisify(execFile);
 
 /**
- * Pods through containerd's CRI (Debian's containerd 1.6.20, e2e/cri-harness.ts) with nexcage as
- * the runc of both runtime handlers, driven by the e2e CRI client as a kubelet would. Here both
- * handlers run nexcage's crun backend (cli driver); registerCriCases (e2e/cri-cases.ts) runs the
- * same walk-through for another handler and pod config.
+ * Pods through containerd's CRI (Debian's containerd 1.6.20, e2e/cri-harness.ts), driven by the e2e
+ * CRI client as a kubelet would. The walk-through (e2e/cri-cases.ts) runs on the default handler
+ * with runc itself as the shims' runc (the reference), then with nexcage on each of its local
+ * variants; registerCriCases runs it for another handler and pod config.
  */
 
-let harness: CriHarness | undefined;
-const h = () => {
-  if (!harness) throw new Error("the CRI harness did not start");
-  return harness;
-};
+// the expectations are runc's: the same walk-through runs first with runc itself as the shims' runc
+const TARGETS: { name: string; runtime: RuntimeChoice }[] = [
+  { name: "runc itself (reference)", runtime: { binary: RUNTIMES.runc } },
+  ...VARIANTS.slice(1).map((v) => ({ name: `nexcage, ${v.name}`, runtime: { nexcage: { config: v.config, node: v.node } } })),
+];
 
-beforeAll(async () => {
-  harness = await CriHarness.start();
-}, 120_000);
-afterAll(() => harness?.stop(), 120_000);
+describe("the CRI harness, nexcage (crun, cli driver) on both handlers", () => {
+  const h = useCriHarness();
 
-describe("the CRI harness", () => {
   it("containerd's CRI answers Version on the private socket", async () => {
     const v = await h().client.version();
     expect({ runtimeName: v.runtimeName, runtimeApiVersion: v.runtimeApiVersion }).toEqual({ runtimeName: "containerd", runtimeApiVersion: "v1" });
@@ -50,9 +49,16 @@ describe("the CRI harness", () => {
     }
     expect(h().records(PCT_HANDLER)).toEqual([]);
   });
+
+  registerCriCases({ name: `default handler, nexcage, ${VARIANTS[0]!.name}`, handler: "", rootHandler: DEFAULT_HANDLER, harness: h });
 });
 
-registerCriCases({ name: "default handler (nexcage, crun backend)", handler: "", rootHandler: DEFAULT_HANDLER, harness: h });
+for (const t of TARGETS) {
+  describe(t.name, () => {
+    const h = useCriHarness({ runc: t.runtime });
+    registerCriCases({ name: `default handler, ${t.name}`, handler: "", rootHandler: DEFAULT_HANDLER, harness: h });
+  });
+}
 
 describe("the CRI harness's stop()", () => {
   it("removes a pod left running (sandbox and container processes, shims, netns, bridge, cgroups, dirs)", async () => {
