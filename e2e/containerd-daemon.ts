@@ -103,8 +103,8 @@ export async function stopContainerd(proc: ChildProcess | undefined, problems: s
   }
 }
 
-/** The cgroup dirs named `name` at the top of every hierarchy (one per hierarchy). */
-function cgroupDirs(name: string): string[] {
+/** The cgroup dirs named `name` at the top of every hierarchy (one per hierarchy; v1 or v2). */
+export function cgroupDirs(name: string): string[] {
   const dirs: string[] = [];
   const base = "/sys/fs/cgroup";
   const roots = [base, ...readdirSync(base).map((c) => join(base, c))];
