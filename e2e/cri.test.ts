@@ -2,9 +2,11 @@ import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { status as grpcStatus } from "@grpc/grpc-js";
 import { cgroupDirs } from "./containerd-daemon.js";
 import type { RuntimeChoice } from "./containerd-harness.js";
 import { registerCriCases, useCriHarness } from "./cri-cases.js";
+import { CriError } from "./cri/client.js";
 import { BUSYBOX_IMAGE, CriHarness, DEFAULT_HANDLER, PAUSE_IMAGE, PCT_HANDLER } from "./cri-harness.js";
 import { RUNTIMES, VARIANTS } from "./helpers.js";
 
@@ -35,6 +37,13 @@ describe("the CRI harness, nexcage (crun, cli driver) on both handlers", () => {
   it("the sandbox image is there before any pod (so containerd never pulls it), an unknown image is not", async () => {
     expect((await h().client.imageStatus(PAUSE_IMAGE))?.repoTags).toContain(PAUSE_IMAGE);
     expect(await h().client.imageStatus("nexcage.test/absent:e2e")).toBeNull();
+  });
+
+  it("a call about an unknown container rejects with the CRI's gRPC status and says which call failed", async () => {
+    const err = await h().client.containerStatus("no-such-container").then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(CriError);
+    expect({ method: (err as CriError).method, code: (err as CriError).code }).toEqual({ method: "ContainerStatus", code: grpcStatus.NOT_FOUND });
+    expect((err as CriError).message).toMatch(/^CRI ContainerStatus: NOT_FOUND: .*no-such-container/);
   });
 
   it("the nexcage-pct handler runs a pod's sandbox with its own runtime root", async () => {
