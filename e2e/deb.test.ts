@@ -5,7 +5,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, lstatSync, openSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Cleanup, makeBundle, REPO, runToFiles, tempDir, waitFor, type Run } from "./helpers.js";
+import { Cleanup, configFile, makeBundle, REPO, runToFiles, tempDir, waitFor, type Run } from "./helpers.js";
+import { pveSim } from "./pve-sim.js";
 
 const BIN = "/usr/bin/nexcage";
 const EXE = "/usr/lib/nexcage/nexcage";
@@ -143,6 +144,38 @@ describe("the .deb", () => {
       await cli(["delete", "--force", id]).catch(() => undefined);
     }
   });
+
+  it("drives a Proxmox CT on the pct stand-in: the raw lxc.* lines written under Proxmox's config flock (bun:ffi in the binary), start, kill, delete", async () => {
+    const sim = pveSim(cleanup);
+    expect(await sim.init()).toBe(0);
+    const id = `${ID}-ct`;
+    const config = configFile(sim.settings());
+    // cwd: a directory without node_modules, as containerd's bundle directory (a checkout's would hide a missing module)
+    const ct = (args: string[]) => runToFiles(BIN, ["--config", config, ...args], { dir: out, timeoutMs: 120_000, cwd: out, env: { ...env, ...sim.env } });
+    const bundle = cleanup.dir(makeBundle(["/bin/sleep", "1000"], (spec) => {
+      spec["process"].env = ["PATH=/bin", "GREETING=from-the-deb"];
+      spec["process"].cwd = "/tmp";
+    }));
+    try {
+      const created = await ct(["create", "--bundle", bundle, id]);
+      expect(created.code, created.stderr).toBe(0);
+      const vmid = sim.vmidOf(ROOT, id);
+      const conf = readFileSync(join(sim.confDir, `${vmid}.conf`), "utf8");
+      expect(conf).toMatch(/^lxc\.environment\.runtime: GREETING=from-the-deb$/m);
+      expect(conf).toMatch(/^lxc\.init\.cwd: \/tmp$/m);
+      expect((await ct(["start", id])).code).toBe(0);
+      expect(JSON.parse((await ct(["state", id])).stdout).status).toBe("running");
+      expect((await ct(["kill", id, "KILL"])).code).toBe(0);
+      expect(await waitFor(async () => JSON.parse((await ct(["state", id])).stdout).status === "stopped", 60_000)).toBe(true);
+      const deleted = await ct(["delete", id]);
+      expect(deleted.code, deleted.stderr).toBe(0);
+      expect(sim.cts()).toEqual([]);
+      expect(existsSync(join(ROOT, id))).toBe(false);
+    } finally {
+      await ct(["delete", "--force", id]).catch(() => undefined);
+      await sim.destroyAll();
+    }
+  }, 300_000);
 
   it("reads no .env or bunfig.toml from its working directory (containerd runs it in the bundle's)", async () => {
     const cwd = tempDir("deb-cwd");

@@ -1,9 +1,9 @@
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, unlinkSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { errnoText } from "../errno-text.js";
 import { withBackoff } from "../backoff.js";
 import { ContainerBusyError, NexcageError } from "../errors.js";
+import { LOCK_EX, LOCK_NB, LOCK_UN, loadFlock, type Flock } from "../proc/flock.js";
 import { checkTrustedPath } from "./trust.js";
 
 /**
@@ -33,34 +33,6 @@ export function lockPath(root: string, id: string): string {
 
 export interface Lock {
   release(): Promise<void>;
-}
-
-const LOCK_EX = 2;
-const LOCK_NB = 4;
-const LOCK_UN = 8;
-
-/** flock(2): 0, or -1 when it failed (with LOCK_NB on our own descriptor: another holder). */
-type Flock = (fd: number, op: number) => number;
-
-/** In the shipped single binary `Bun` is a global: bun:ffi there, koffi under node. */
-declare const Bun: unknown;
-
-let flockFn: Flock | undefined;
-
-async function loadFlock(): Promise<Flock> {
-  if (flockFn) return flockFn;
-  if (typeof Bun !== "undefined") {
-    // a name in a variable: bundlers leave the import alone, Bun resolves its built-in module
-    const name = "bun:ffi";
-    const ffi = (await import(name)) as {
-      dlopen(lib: string, syms: Record<string, { args: string[]; returns: string }>): { symbols: { flock: Flock } };
-    };
-    flockFn = ffi.dlopen("libc.so.6", { flock: { args: ["i32", "i32"], returns: "i32" } }).symbols.flock;
-  } else {
-    const koffi = createRequire(import.meta.url)("koffi") as { load(lib: string): { func(decl: string): Flock } };
-    flockFn = koffi.load("libc.so.6").func("int flock(int fd, int op)");
-  }
-  return flockFn;
 }
 
 // O_CLOEXEC is set on every descriptor node (libuv) and Bun open; O_NOFOLLOW: a symlink planted

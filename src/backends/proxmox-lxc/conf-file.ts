@@ -1,6 +1,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { BackendError } from "../../errors.js";
+import { LOCK_EX, LOCK_NB, LOCK_UN, loadFlock } from "../../proc/flock.js";
 
 /**
  * Raw `lxc.*` lines cannot be set with `pct set`; Proxmox's documented way is to edit
@@ -19,23 +20,11 @@ export function withRawLines(conf: string, lines: readonly string[]): string {
   return `${body}${lines.map((l) => `${l}\n`).join("")}${tail ? `\n${tail.replace(/^\n+/, "")}` : ""}`;
 }
 
-const LOCK_EX = 2;
-const LOCK_NB = 4;
-const LOCK_UN = 8;
-
-/** flock(2) through koffi (loaded only here): Proxmox's config locks are flocks. */
-async function flockFns(): Promise<{ flock: (fd: number, op: number) => number }> {
-  const { default: koffi } = await import("koffi");
-  const libc = koffi.load("libc.so.6");
-  const flock = libc.func("int flock(int fd, int operation)") as unknown as (fd: number, op: number) => number;
-  return { flock };
-}
-
 export async function appendRawLines(confPath: string, lockPath: string, lines: readonly string[], timeoutMs: number): Promise<void> {
   if (lines.length === 0) return;
   mkdirSync(dirname(lockPath), { recursive: true });
   const fd = openSync(lockPath, "a", 0o644);
-  const { flock } = await flockFns();
+  const flock = await loadFlock();
   try {
     const deadline = Date.now() + timeoutMs;
     while (flock(fd, LOCK_EX | LOCK_NB) !== 0) {
