@@ -53,7 +53,7 @@ export class Creation {
     const log = this.core.log;
     if (o.image !== undefined) {
       // an image: routed by id alone (there are no bundle annotations yet), found or pulled before the lock
-      const r = route(o.id, {}, this.config.config);
+      const r = route(o.id, {}, this.config.config, resolve(this.core.opts.root));
       log.debug({ id: o.id, backend: r.backend, reason: r.reason, image: o.image }, `route: ${o.id} -> ${r.backend} (${r.reason})`);
       // refuse what is bound to fail before pulling anything (both are checked again under the lock)
       if (foreground) await this.foregroundBackend(r.backend);
@@ -63,7 +63,7 @@ export class Creation {
       return { image, backend: r.backend, reason: r.reason };
     }
     const bundle = loadBundle(o.bundle);
-    const r = route(o.id, bundle.annotations, this.config.config);
+    const r = route(o.id, bundle.annotations, this.config.config, resolve(this.core.opts.root));
     log.debug({ id: o.id, backend: r.backend, reason: r.reason, config: this.config.source }, `route: ${o.id} -> ${r.backend} (${r.reason})`);
     return { bundle, backend: r.backend, reason: r.reason };
   }
