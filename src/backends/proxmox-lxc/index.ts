@@ -8,7 +8,7 @@ import type { BackendContext, CreateRequest, ExecRequest, ExitCode, Handle, Prob
 import { GuestBackend, type GuestCreateJob } from "../proxmox/guest-backend.js";
 import type { GuestStatus } from "../proxmox/guest-probe.js";
 import { parsePlanSpec } from "../proxmox/plan-spec.js";
-import { findCtInit, type AttachRecord } from "./attach/attached.js";
+import { findCtInit, setSysctls, type AttachRecord } from "./attach/attached.js";
 import { execInCt } from "./attach/exec.js";
 import * as attach from "./attach/lifecycle.js";
 import { appendRawLines } from "./conf-file.js";
@@ -113,7 +113,9 @@ export class ProxmoxLxcBackend extends GuestBackend<LxcRef> {
       finish: async (vmid) => {
         const attachLines = attached ? attach.beginAttach(s, req, vmid) : [];
         await appendRawLines(join(s.confDir, `${vmid}.conf`), join(s.lockDir, `pve-config-${vmid}.lock`), [...plan.lxcLines, ...attachLines], this.timeoutMs);
-        if (attached) attachRecord = await attach.launchAttached(s, req);
+        const netns = plan.joins.find((j) => j.type === "network")?.path;
+        if (netns !== undefined) await setSysctls(plan.nsSysctls, "net", netns, this.timeoutMs);
+        if (attached) attachRecord = await attach.launchAttached(s, req, plan);
       },
       ref: (vmid) => ({ vmid, template, ...(archive !== undefined ? { archive } : {}), ...(attachRecord !== undefined ? { attach: attachRecord } : {}) }),
     };
@@ -121,8 +123,12 @@ export class ProxmoxLxcBackend extends GuestBackend<LxcRef> {
 
   /** Attached, a process that has already exited has told its proxy how; the container's process is the helper's child. */
   protected override async startedPid(h: Handle<LxcRef>, running: boolean, pid: number): Promise<number> {
-    if (attach.attachOf(h) === undefined) return super.startedPid(h, running, pid);
-    return running && Number.isInteger(pid) && pid > 0 ? attach.attachedProcess(pid) : 0;
+    const a = attach.attachOf(h);
+    if (a === undefined) return super.startedPid(h, running, pid);
+    if (!running || !Number.isInteger(pid) || pid <= 0) return 0;
+    // the CT's own IPC namespace (its init's), before the pod's containers join it
+    if (a.sysctls !== undefined) await setSysctls(a.sysctls, "ipc", `/proc/${pid}/ns/ipc`, this.timeoutMs);
+    return attach.attachedProcess(pid);
   }
 
   async kill(h: Handle<LxcRef>, signal: Signal, all: boolean): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Status } from "../../../names.js";
+import type { NamespaceJoin, NsSysctl } from "../pod.js";
 import { dirDigest } from "./dir-digest.js";
 
 /**
@@ -54,9 +55,19 @@ export function initArgs(args: readonly string[]): string[] {
   return [`${CT_ATTACH_DIR}/${HELPER_FILE}`, "init", `${CT_ATTACH_DIR}/${SOCKET_FILE}`, ...args];
 }
 
-/** Pure: the proxy's argv (after the helper's path); with a console socket it makes a pty and sends the master there. */
-export function proxyArgs(socket: string, consoleSocket: string | undefined): string[] {
-  return ["proxy", socket, ...(consoleSocket !== undefined ? [consoleSocket] : [])];
+const NS_WORD: Readonly<Record<NamespaceJoin["type"], string>> = { network: "net", ipc: "ipc", uts: "uts" };
+
+/**
+ * Pure: the proxy's argv (after the helper's path): the namespaces it opens at once and hands to
+ * the CT's init with the stdio; with a console socket it makes a pty and sends the master there.
+ */
+export function proxyArgs(socket: string, consoleSocket: string | undefined, joins: readonly NamespaceJoin[] = []): string[] {
+  return ["proxy", ...joins.flatMap((j) => ["-n", `${NS_WORD[j.type]}=${j.path}`]), socket, ...(consoleSocket !== undefined ? [consoleSocket] : [])];
+}
+
+/** Pure: argv of `nsenter` that sets one sysctl in a namespace given by path (the pod's network, the CT's IPC). */
+export function sysctlArgs(s: NsSysctl, nsPath: string): string[] {
+  return [`--${s.ns}=${nsPath}`, "--", "sysctl", "-q", "-w", `${s.key}=${s.value}`];
 }
 
 /** Pure: argv for `exec -t`: the helper makes the pty (master to the console socket) and becomes `program args`. */

@@ -1,0 +1,164 @@
+import { spawn } from "node:child_process";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run } from "../src/exec/run.js";
+import { isSameLiveProcess, readProcStat } from "../src/proc/stat.js";
+import { configFile, makeBundle, NEXCAGE, nexcage, REPO, tempDir, waitFor } from "./helpers.js";
+import { pveSimSuite, simLxcSettings, textOr } from "./pve-sim.js";
+
+/**
+ * A Kubernetes pod as containerd 1.6's CRI hands it to the runc shim, on the pct stand-in (real LXC):
+ * the network namespace made first (as CNI would), the sandbox created with the CRI's annotations
+ * and that namespace's path, its containers joining /proc/<sandbox pid>/ns/*; nexcage called as the
+ * shim calls it (`--root <Root>/k8s.io create --bundle B --pid-file P ID`) under a subreaper that
+ * reaps what create leaves behind and records the exit codes, as the shim does
+ * (e2e/fixtures/shim-reaper.c). The routing is the docs' rule on --root, with crun the default.
+ */
+const { cleanup, sim } = pveSimSuite();
+const base = cleanup.dir(tempDir("pods"));
+const root = join(base, "nexcage-pct", "k8s.io");
+const config = configFile({
+  defaultBackend: "crun",
+  routing: [{ name: "pods-as-cts", root: `${base}/nexcage-pct*`, backend: "proxmox-lxc" }],
+  backends: { crun: { driver: "cli" }, "proxmox-lxc": simLxcSettings(sim.simRoot, sim.base) },
+});
+const n = (args: string[]) => nexcage(root, args, { config, env: sim.env });
+const REAPER = join(base, "shim-reaper");
+const NETNS = `nexcage-pods-${process.pid}`;
+/** The host end of the pod's veth (at most 15 characters). */
+const VETH = `vpod${process.pid % 100_000}`;
+const POD_IP = `10.253.${process.pid % 250}.2`;
+
+beforeAll(async () => {
+  const cc = await run("gcc", ["-Wall", "-Werror", "-o", REAPER, join(REPO, "e2e", "fixtures", "shim-reaper.c")]);
+  expect(cc.exitCode, cc.stderr).toBe(0);
+  // the pod's network namespace, as containerd has CNI make it before the sandbox's create
+  for (const argv of [
+    ["netns", "add", NETNS],
+    ["-n", NETNS, "link", "set", "lo", "up"],
+    ["link", "add", VETH, "type", "veth", "peer", "name", "eth0", "netns", NETNS],
+    ["-n", NETNS, "addr", "add", `${POD_IP}/24`, "dev", "eth0"],
+    ["-n", NETNS, "link", "set", "eth0", "up"],
+  ]) {
+    const r = await run("ip", argv);
+    expect(r.exitCode, `ip ${argv.join(" ")}: ${r.stderr}`).toBe(0);
+  }
+});
+afterAll(async () => {
+  await run("ip", ["link", "delete", VETH]);
+  await run("ip", ["netns", "delete", NETNS]);
+});
+
+const netnsPath = `/var/run/netns/${NETNS}`;
+
+interface ShimCall {
+  /** The pid in the pid file (what the shim reaps: the proxy, or crun's init). */
+  pid: number;
+  start: string;
+  out: string;
+  err: string;
+  /** The exit code the reaper saw for `pid`, once it has. */
+  exit: () => number | undefined;
+}
+
+/** `create --bundle B --pid-file P id` as the shim runs it, under the reaper; stdout and stderr go to files (the shim's fifos). */
+async function shimCreate(id: string, bundle: string): Promise<ShimCall> {
+  cleanup.nexcage(root, id);
+  const dir = cleanup.dir(tempDir(`pod-${id}`));
+  const [out, err, log, pidFile] = ["out", "err", "reaped", "pid"].map((f) => join(dir, f)) as [string, string, string, string];
+  const fds = [openSync(out, "w"), openSync(err, "w")];
+  const args = [log, process.execPath, NEXCAGE, "--root", root, "--config", config, "create", "--bundle", bundle, "--pid-file", pidFile, id];
+  const p = spawn(REAPER, args, { stdio: ["ignore", fds[0]!, fds[1]!], env: { ...process.env, ...sim.env } });
+  for (const fd of fds) closeSync(fd);
+  const reaped = () => new Map(textOr(log).trim().split("\n").filter(Boolean).map((l) => l.split(" ").map(Number) as [number, number]));
+  // the create's own exit is the first the reaper sees
+  expect(await waitFor(async () => reaped().size > 0 || p.exitCode !== null, 120_000)).toBe(true);
+  const created = [...reaped().values()][0];
+  expect(created, textOr(err)).toBe(0);
+  const pid = Number(readFileSync(pidFile, "utf8"));
+  return { pid, start: readProcStat(pid)!.startTime, out, err, exit: () => reaped().get(pid) };
+}
+
+const stateOf = async (id: string) => JSON.parse((await n(["state", id])).stdout) as { status: string; pid: number };
+const recordOf = (id: string) => JSON.parse(readFileSync(join(root, id, "state.json"), "utf8")) as { nexcage: { backend: string; routeReason: string; ref: { vmid?: number } } };
+const nsOf = (pid: number, ns: string) => readlinkSync(`/proc/${pid}/ns/${ns}`);
+
+const SANDBOX = "pod-sb";
+const SHM = cleanup.dir(tempDir("pod-shm"));
+
+/** The sandbox's config.json as containerd's CRI writes it (pause → busybox sleep). */
+function sandboxBundle(): string {
+  const b = cleanup.dir(
+    makeBundle(["sleep", "100000"], (s) => {
+      s["hostname"] = "web-pod";
+      s["annotations"] = {
+        "io.kubernetes.cri.container-type": "sandbox",
+        "io.kubernetes.cri.sandbox-id": SANDBOX,
+        "io.kubernetes.cri.sandbox-name": "web-pod",
+        "io.kubernetes.cri.sandbox-namespace": "shop",
+      };
+      s["linux"].namespaces = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "network", path: netnsPath }];
+      s["linux"].sysctl = { "net.ipv4.ip_unprivileged_port_start": "80", "kernel.shm_rmid_forced": "1" };
+      s["mounts"].push({ destination: "/dev/shm", type: "bind", source: SHM, options: ["rbind", "rw"] });
+    }),
+  );
+  chmodSync(b, 0o755);
+  return b;
+}
+
+describe("a pod's sandbox as a Proxmox CT", () => {
+  let sb: ShimCall;
+  let vmid = 0;
+
+  it("create (routed by --root) and start: the pause process is in the pod's network namespace, the CT's own IPC/UTS, privileged, no net0", async () => {
+    mkdirSync(SHM, { recursive: true });
+    writeFileSync(join(SHM, "from-host"), "shm\n");
+    sb = await shimCreate(SANDBOX, sandboxBundle());
+    const rec = recordOf(SANDBOX);
+    expect(rec.nexcage).toMatchObject({ backend: "proxmox-lxc", routeReason: "routing rule pods-as-cts" });
+    vmid = rec.nexcage.ref.vmid!;
+    expect(readFileSync(`/proc/${sb.pid}/cmdline`, "utf8").split("\0")).toEqual(expect.arrayContaining(["proxy", "-n", `net=${netnsPath}`]));
+    const conf = (await sim.pct(["config", String(vmid)])).stdout;
+    expect(conf).not.toMatch(/^net0:/m);
+    expect(conf).not.toMatch(/^unprivileged: 1$/m); // Proxmox writes the key only for unprivileged CTs
+    expect(conf).toMatch(/^hostname: web-pod$/m);
+    expect(conf).toMatch(/^tags: k8s;nexcage;ns-shop;pod-web-pod$/m);
+    expect(conf).toMatch(/^description: nexcage OCI container pod-sb%0Apod%3A shop\/web-pod%0A/m);
+
+    const started = await n(["start", SANDBOX]);
+    expect(started.code, started.stderr + textOr(sb.err)).toBe(0);
+    const st = await stateOf(SANDBOX);
+    expect(st.status).toBe("running");
+    expect(readFileSync(`/proc/${st.pid}/cmdline`, "utf8")).toBe("sleep\u0000100000\u0000");
+    expect(nsOf(st.pid, "net")).toBe(`net:[${statSync(netnsPath).ino}]`);
+    expect(nsOf(st.pid, "uts")).not.toBe(nsOf(process.pid, "uts"));
+    expect(nsOf(st.pid, "ipc")).not.toBe(nsOf(process.pid, "ipc"));
+    // the sysctl went to the pod's network namespace, not the host's
+    expect((await run("ip", ["netns", "exec", NETNS, "cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"])).stdout.trim()).toBe("80");
+    expect(readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8").trim()).not.toBe("80");
+    // the IPC one to the CT's own IPC namespace
+    expect((await run("nsenter", [`--ipc=/proc/${st.pid}/ns/ipc`, "cat", "/proc/sys/kernel/shm_rmid_forced"])).stdout).toBe("1");
+    expect(readFileSync("/proc/sys/kernel/shm_rmid_forced", "utf8").trim()).toBe("0");
+  });
+
+  it("pct exec lands in the pod: its hostname, its address, the pod's /dev/shm", async () => {
+    const r = await sim.pct(["exec", String(vmid), "--", "sh", "-c", "hostname; cat /dev/shm/from-host"]);
+    expect(r, r.stderr).toMatchObject({ exitCode: 0, stdout: "web-pod\nshm" });
+    const fib = await sim.pct(["exec", String(vmid), "--", "cat", "/proc/net/fib_trie"]);
+    expect(fib.stdout).toContain(POD_IP);
+  });
+
+  it("kill KILL, as the shim's: the reaper sees 137; delete leaves no CT, archive, record or proxy", async () => {
+    expect((await n(["kill", SANDBOX, "KILL"])).code).toBe(0);
+    expect(await waitFor(async () => sb.exit() !== undefined, 30_000)).toBe(true);
+    expect(sb.exit()).toBe(137);
+    expect((await n(["delete", SANDBOX])).code).toBe(0);
+    expect(existsSync(join(root, SANDBOX))).toBe(false);
+    expect(sim.cts()).not.toContain(vmid);
+    expect(sim.templates().filter((t) => t.includes(`-${SANDBOX}-`))).toEqual([]);
+    expect(isSameLiveProcess(sb.pid, sb.start)).toBe(false);
+    // the pod's network namespace is containerd's: still there
+    expect(existsSync(netnsPath)).toBe(true);
+  });
+});
