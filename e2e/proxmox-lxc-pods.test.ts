@@ -149,6 +149,83 @@ describe("a pod's sandbox as a Proxmox CT", () => {
     expect(fib.stdout).toContain(POD_IP);
   });
 
+  // ---- the pod's containers: crun containers of the host, in the CT's namespaces and cgroup
+
+  /** A container's config.json as the CRI writes it: the sandbox's namespaces by its pid-file pid. */
+  function memberBundle(args: string[], sandbox = SANDBOX, pid = sb.pid): string {
+    const b = cleanup.dir(
+      makeBundle(args, (s) => {
+        s["annotations"] = { "io.kubernetes.cri.container-type": "container", "io.kubernetes.cri.sandbox-id": sandbox, "io.kubernetes.cri.sandbox-name": "web-pod" };
+        s["linux"].namespaces = [{ type: "pid" }, { type: "mount" }, ...["network", "ipc", "uts"].map((t) => ({ type: t, path: `/proc/${pid}/ns/${t === "network" ? "net" : t}` }))];
+        s["linux"].cgroupsPath = `/kubepods/besteffort/pod-${process.pid}/${sandbox}`;
+        delete s["hostname"]; // the CRI sets none in a joined UTS namespace (runc refuses one)
+        s["mounts"].push({ destination: "/dev/shm", type: "bind", source: SHM, options: ["rbind", "rw"] });
+      }),
+    );
+    mkdirSync(join(b, "rootfs", "www"), { recursive: true });
+    writeFileSync(join(b, "rootfs", "www", "index.html"), "hello from the pod\n");
+    return b;
+  }
+
+  let server: ShimCall;
+  let pausePid = 0;
+
+  it("a container that serves on the pod's localhost: crun's, in the CT's network, IPC and UTS namespaces and under its cgroup; its record names the pod", async () => {
+    pausePid = (await stateOf(SANDBOX)).pid;
+    server = await shimCreate("pod-web", memberBundle(["busybox", "httpd", "-f", "-p", "127.0.0.1:8080", "-h", "/www"]));
+    const rec = recordOf("pod-web") as ReturnType<typeof recordOf> & { nexcage: { pod?: Record<string, unknown> } };
+    expect(rec.nexcage).toMatchObject({ backend: "crun", routeReason: "pod sandbox pod-sb (routing rule pods-as-cts)", pod: { sandbox: SANDBOX, vmid } });
+    expect((await n(["start", "pod-web"])).code).toBe(0);
+    const st = await stateOf("pod-web");
+    expect(st.status).toBe("running");
+    for (const ns of ["net", "ipc", "uts"]) expect(nsOf(st.pid, ns), ns).toBe(nsOf(pausePid, ns));
+    // its own pid namespace (CONTAINER mode), not the proxy's (the host's) in anything
+    expect(nsOf(st.pid, "pid")).not.toBe(nsOf(pausePid, "pid"));
+    expect(nsOf(st.pid, "net")).not.toBe(nsOf(sb.pid, "net"));
+    expect(readFileSync(`/proc/${st.pid}/cgroup`, "utf8")).toMatch(new RegExp(`:memory:/lxc/${vmid}/pod-web$`, "m"));
+  });
+
+  it("a second container reaches it over localhost, sees the pod's hostname and /dev/shm; its output and exit code reach the shim", async () => {
+    const client = await shimCreate("pod-client", memberBundle(["sh", "-c", "busybox wget -q -O - http://127.0.0.1:8080/ && hostname && cat /dev/shm/from-host && echo m2 > /dev/shm/from-client"]));
+    expect((await n(["start", "pod-client"])).code).toBe(0);
+    expect(await waitFor(async () => client.exit() !== undefined, 30_000)).toBe(true);
+    expect(client.exit(), textOr(client.err)).toBe(0);
+    expect(textOr(client.out)).toBe("hello from the pod\nweb-pod\nshm\n");
+    expect(readFileSync(join(SHM, "from-client"), "utf8")).toBe("m2\n");
+    expect((await stateOf("pod-client")).status).toBe("stopped");
+    expect((await n(["delete", "pod-client"])).code).toBe(0);
+    expect(existsSync(join(root, "pod-client"))).toBe(false);
+  });
+
+  it("a container that exits 3: the shim sees 3; delete --force as the shim's cleanup", async () => {
+    const c = await shimCreate("pod-exit3", memberBundle(["sh", "-c", "exit 3"]));
+    expect((await n(["start", "pod-exit3"])).code).toBe(0);
+    expect(await waitFor(async () => c.exit() !== undefined, 30_000)).toBe(true);
+    expect(c.exit()).toBe(3);
+    expect((await n(["delete", "--force", "pod-exit3"])).code).toBe(0);
+    expect(existsSync(join(root, "pod-exit3"))).toBe(false);
+  });
+
+  it("kill 9 and kill --all 9 of the server, then delete: 137 for the shim, its cgroup under the CT gone", async () => {
+    expect((await n(["kill", "pod-web", "9"])).code).toBe(0);
+    expect(await waitFor(async () => server.exit() !== undefined, 30_000)).toBe(true);
+    expect(server.exit()).toBe(137);
+    // containerd's shim sends kill --all after the process has gone; runc answers it without error
+    await n(["kill", "--all", "pod-web", "9"]);
+    expect((await n(["delete", "pod-web"])).code).toBe(0);
+    expect(existsSync(`/sys/fs/cgroup/memory/lxc/${vmid}/pod-web`)).toBe(false);
+  });
+
+  it.each([
+    ["a missing sandbox", "no-such-sb", /^pod sandbox no-such-sb of container pod-orphan does not exist$/],
+  ])("a container of %s is refused with one line and leaves nothing", async (_name, sandbox, re) => {
+    cleanup.nexcage(root, "pod-orphan");
+    const r = await n(["create", "--bundle", memberBundle(["true"], sandbox), "pod-orphan"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split("\n").at(-1)!.replace(/^nexcage: /, "")).toMatch(re);
+    expect(existsSync(join(root, "pod-orphan"))).toBe(false);
+  });
+
   it("kill KILL, as the shim's: the reaper sees 137; delete leaves no CT, archive, record or proxy", async () => {
     expect((await n(["kill", SANDBOX, "KILL"])).code).toBe(0);
     expect(await waitFor(async () => sb.exit() !== undefined, 30_000)).toBe(true);

@@ -1,10 +1,10 @@
 import { readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { crashPoint } from "../../crash-point.js";
-import { BackendError, NotRunningError } from "../../errors.js";
+import { BackendError, NotRunningError, StatusError, UnsupportedError } from "../../errors.js";
 import type { Signal } from "../../oci/signals.js";
 import { isSameLiveProcess, readProcStat } from "../../proc/stat.js";
-import type { BackendContext, CreateRequest, ExecRequest, ExitCode, Handle, Probe } from "../contract.js";
+import type { BackendContext, CreateRequest, ExecRequest, ExitCode, Handle, MemberPlacement, Probe } from "../contract.js";
 import { GuestBackend, type GuestCreateJob } from "../proxmox/guest-backend.js";
 import type { GuestStatus } from "../proxmox/guest-probe.js";
 import { parsePlanSpec } from "../proxmox/plan-spec.js";
@@ -17,6 +17,7 @@ import { PctError } from "./pct-errors.js";
 import { runPve } from "./pct.js";
 import { processesInPidNamespaceOf } from "./pid-namespace.js";
 import { planContainer } from "./plan.js";
+import { ctCgroup } from "./pod.js";
 import type { LxcRef } from "./ref.js";
 import { resourceOptions, updateResources } from "./resources.js";
 import { packRootfs, partialArchive, templateFileName } from "./rootfs.js";
@@ -167,6 +168,27 @@ export class ProxmoxLxcBackend extends GuestBackend<LxcRef> {
   protected override liveProbe(h: Handle<LxcRef>, g: GuestStatus): Probe {
     const a = attach.attachOf(h);
     return a !== undefined ? attach.attachedProbe(h, a, g.running, g.pid, g.startedBefore === true) : super.liveProbe(h, g);
+  }
+
+  /**
+   * A pod's members (crun containers of the host): in the namespaces of the sandbox's process (the
+   * helper's child, which joined the pod's network) and under the CT's cgroup.
+   */
+  async memberPlacement(h: Handle<LxcRef>): Promise<MemberPlacement> {
+    const a = attach.attachOf(h);
+    if (a?.proxy === undefined) throw new UnsupportedError(`pod sandbox ${h.id} is a Proxmox CT created without --pid-file: it cannot hold the pod's containers`);
+    const live = await this.probe(h);
+    if (live.status !== "running" || live.pid !== h.pid || h.pid <= 0) throw new StatusError(`pod sandbox ${h.id} is not running`);
+    const vmid = this.vmidOf(h);
+    let text = "";
+    try {
+      text = readFileSync(`/proc/${h.pid}/cgroup`, "utf8");
+    } catch {
+      throw new StatusError(`pod sandbox ${h.id} is not running`);
+    }
+    const cgroupParent = ctCgroup(text, vmid);
+    if (cgroupParent === undefined) throw new BackendError(`pod sandbox ${h.id}: no cgroup of Proxmox CT ${vmid} in /proc/${h.pid}/cgroup`);
+    return { pidFilePid: a.proxy.pid, pid: h.pid, cgroupParent, note: { vmid } };
   }
 
   /** `pct exec`, with the caller's stdio (or a pty for -t) and its exit status. */

@@ -94,3 +94,15 @@ export interface NsSysctl {
 export function isNetSysctl(key: string): boolean {
   return /^net\.[a-zA-Z0-9_.-]+$/.test(key) && !key.includes("..");
 }
+
+/**
+ * Pure: the CT's own cgroup (`/lxc/<vmid>`, where Proxmox sets its limits; its processes are in
+ * the `ns` directory below) from the text of /proc/<pid>/cgroup of one of its processes: the
+ * memory controller's line on cgroup v1, else the unified one. Undefined when neither names it.
+ */
+export function ctCgroup(cgroupText: string, vmid: number): string | undefined {
+  const lines = cgroupText.split("\n").map((l) => /^\d+:([^:]*):(.*)$/.exec(l)).filter((m): m is RegExpExecArray => m !== null);
+  const line = lines.find((m) => m[1]!.split(",").includes("memory")) ?? lines.find((m) => m[1] === "");
+  const m = line !== undefined ? new RegExp(`^(.*/lxc/${vmid})(/|$)`).exec(line[2]!) : null;
+  return m ? m[1] : undefined;
+}
