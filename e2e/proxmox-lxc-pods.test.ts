@@ -174,7 +174,7 @@ describe("a pod's sandbox as a Proxmox CT", () => {
     pausePid = (await stateOf(SANDBOX)).pid;
     server = await shimCreate("pod-web", memberBundle(["busybox", "httpd", "-f", "-p", "127.0.0.1:8080", "-h", "/www"]));
     const rec = recordOf("pod-web") as ReturnType<typeof recordOf> & { nexcage: { pod?: Record<string, unknown> } };
-    expect(rec.nexcage).toMatchObject({ backend: "crun", routeReason: "pod sandbox pod-sb (routing rule pods-as-cts)", pod: { sandbox: SANDBOX, vmid } });
+    expect(rec.nexcage).toMatchObject({ backend: "crun", routeReason: "pod sandbox pod-sb (routing rule pods-as-cts)", pod: { sandbox: SANDBOX, vmid, cgroup: `/lxc/${vmid}` } });
     expect((await n(["start", "pod-web"])).code).toBe(0);
     const st = await stateOf("pod-web");
     expect(st.status).toBe("running");
@@ -226,15 +226,34 @@ describe("a pod's sandbox as a Proxmox CT", () => {
     expect(existsSync(join(root, "pod-orphan"))).toBe(false);
   });
 
-  it("kill KILL, as the shim's: the reaper sees 137; delete leaves no CT, archive, record or proxy", async () => {
-    expect((await n(["kill", SANDBOX, "KILL"])).code).toBe(0);
+  it("the sandbox killed (9, then --all 9) and deleted while a container still runs, as runc allows: no CT, archive, record or proxy; the container runs on until its own delete --force", async () => {
+    const late = await shimCreate("pod-late", memberBundle(["sleep", "100000"]));
+    expect((await n(["start", "pod-late"])).code).toBe(0);
+    const latePid = (await stateOf("pod-late")).pid;
+    expect((await n(["kill", SANDBOX, "9"])).code).toBe(0);
     expect(await waitFor(async () => sb.exit() !== undefined, 30_000)).toBe(true);
     expect(sb.exit()).toBe(137);
-    expect((await n(["delete", SANDBOX])).code).toBe(0);
+    await n(["kill", "--all", SANDBOX, "9"]);
+    expect((await stateOf(SANDBOX)).status).toBe("stopped");
+    // a container for a sandbox that no longer runs is refused
+    cleanup.nexcage(root, "pod-after");
+    const refused = await n(["create", "--bundle", memberBundle(["true"]), "pod-after"]);
+    expect(refused.stderr.trim().split("\n").at(-1)).toBe("nexcage: pod sandbox pod-sb is stopped: its containers need it running");
+    expect(existsSync(join(root, "pod-after"))).toBe(false);
+
+    const del = await n(["delete", SANDBOX]);
+    expect(del.code, del.stderr).toBe(0);
     expect(existsSync(join(root, SANDBOX))).toBe(false);
     expect(sim.cts()).not.toContain(vmid);
     expect(sim.templates().filter((t) => t.includes(`-${SANDBOX}-`))).toEqual([]);
     expect(isSameLiveProcess(sb.pid, sb.start)).toBe(false);
+    expect((await stateOf("pod-late")).status).toBe("running");
+    expect(nsOf(latePid, "net")).toBe(`net:[${statSync(netnsPath).ino}]`);
+    expect((await n(["delete", "--force", "pod-late"])).code).toBe(0);
+    expect(await waitFor(async () => late.exit() !== undefined, 30_000)).toBe(true);
+    expect(late.exit()).toBe(137);
+    // the CT's cgroup, which LXC could not remove while pod-late ran in it, went with pod-late's delete
+    expect(existsSync(`/sys/fs/cgroup/memory/lxc/${vmid}`)).toBe(false);
     // the pod's network namespace is containerd's: still there
     expect(existsSync(netnsPath)).toBe(true);
   });

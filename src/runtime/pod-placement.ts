@@ -1,7 +1,9 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { containerCgroupDirs } from "../backends/cgroup-paths.js";
 import type { CreateRequest, MemberPlacement } from "../backends/contract.js";
 import { StatusError, UnsupportedError } from "../errors.js";
+import type { ContainerRecord } from "../state/record.js";
 import type { RuntimeCore } from "./core.js";
 import type { Prepared } from "./create.js";
 import { memberSpec, podSandboxOf } from "./pod-member.js";
@@ -43,7 +45,8 @@ export async function placeMember(core: RuntimeCore, id: string, p: Prepared): P
   const placement = await routed.memberPlacement(core.handle(rec));
   // the record names the rewritten bundle: a crashed create's purge finds the cgroup crun made from it
   const bundle = { ...p.bundle, path: join(core.store.dir(id), MEMBER_BUNDLE) };
-  const prepared: Prepared = { bundle, backend: MEMBER_BACKEND, reason: `pod sandbox ${sandbox} (${p.reason})`, pod: { sandbox, ...placement.note } };
+  const pod = { sandbox, ...placement.note, cgroup: placement.cgroupParent };
+  const prepared: Prepared = { bundle, backend: MEMBER_BACKEND, reason: `pod sandbox ${sandbox} (${p.reason})`, pod };
   return { prepared, placement };
 }
 
@@ -53,4 +56,31 @@ export function memberRequest(req: CreateRequest, m: Member): CreateRequest {
   const spec = memberSpec(req.bundle.spec, req.bundle.rootfs, req.id, m.placement);
   writeFileSync(join(req.bundle.path, "config.json"), JSON.stringify(spec));
   return { ...req, bundle: { ...req.bundle, spec: spec as CreateRequest["bundle"]["spec"] } };
+}
+
+/**
+ * After a pod container's delete: once its sandbox is gone too, the sandbox's cgroup it was under
+ * (the CT's, which LXC could not remove while this container ran in it) is removed where it is
+ * empty (rmdir refuses a cgroup with processes or children, so a sibling still running keeps it).
+ */
+export function dropOrphanedPodCgroup(core: RuntimeCore, rec: ContainerRecord): void {
+  const pod = rec.nexcage.pod;
+  const cgroup = pod?.["cgroup"];
+  const sandbox = pod?.["sandbox"];
+  if (typeof cgroup !== "string" || typeof sandbox !== "string" || !cgroup.startsWith("/") || cgroup === "/") return;
+  let sandboxLives: boolean;
+  try {
+    sandboxLives = core.store.read(sandbox) !== undefined;
+  } catch {
+    sandboxLives = true; // unreadable: not ours to judge
+  }
+  if (sandboxLives) return;
+  const dirs = containerCgroupDirs(readFileSync("/proc/self/mountinfo", "utf8"), readFileSync("/proc/self/cgroup", "utf8"), { id: rec.id, cgroupsPath: cgroup, base: "root" });
+  for (const d of dirs) {
+    try {
+      rmdirSync(d);
+    } catch {
+      // busy (another container of the pod), or gone
+    }
+  }
 }
