@@ -183,6 +183,11 @@ describe("a pod's sandbox as a Proxmox CT", () => {
     expect(nsOf(st.pid, "pid")).not.toBe(nsOf(pausePid, "pid"));
     expect(nsOf(st.pid, "net")).not.toBe(nsOf(sb.pid, "net"));
     expect(readFileSync(`/proc/${st.pid}/cgroup`, "utf8")).toMatch(new RegExp(`:memory:/lxc/${vmid}/pod-web$`, "m"));
+    // exec is crun's, in the container's namespaces: the pod's hostname and address
+    const ex = await n(["exec", "pod-web", "sh", "-c", "hostname; cat /proc/net/fib_trie"]);
+    expect(ex.code, ex.stderr).toBe(0);
+    expect(ex.stdout.split("\n")[0]).toBe("web-pod");
+    expect(ex.stdout).toContain(POD_IP);
   });
 
   it("a second container reaches it over localhost, sees the pod's hostname and /dev/shm; its output and exit code reach the shim", async () => {
