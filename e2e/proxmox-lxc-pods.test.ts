@@ -211,6 +211,19 @@ describe("a pod's sandbox as a Proxmox CT", () => {
     expect(existsSync(join(root, "pod-exit3"))).toBe(false);
   });
 
+  it("shareProcessNamespace (the pid namespace by path too): the container is in the CT's pid namespace, whose pid 1 is the CT's init helper", async () => {
+    const b = memberBundle(["sh", "-c", "cat /proc/1/cmdline"]);
+    const cfg = JSON.parse(readFileSync(join(b, "config.json"), "utf8"));
+    cfg.linux.namespaces = cfg.linux.namespaces.map((x: { type: string }) => (x.type === "pid" ? { type: "pid", path: `/proc/${sb.pid}/ns/pid` } : x));
+    writeFileSync(join(b, "config.json"), JSON.stringify(cfg));
+    const shared = await shimCreate("pod-pidns", b);
+    expect((await n(["start", "pod-pidns"])).code).toBe(0);
+    expect(await waitFor(async () => shared.exit() !== undefined, 30_000)).toBe(true);
+    expect(shared.exit(), textOr(shared.err)).toBe(0);
+    expect(textOr(shared.out).split("\0")[0]).toBe("/dev/.nexcage/init");
+    expect((await n(["delete", "pod-pidns"])).code).toBe(0);
+  });
+
   it("kill 9 and kill --all 9 of the server, then delete: 137 for the shim, its cgroup under the CT gone", async () => {
     expect((await n(["kill", "pod-web", "9"])).code).toBe(0);
     expect(await waitFor(async () => server.exit() !== undefined, 30_000)).toBe(true);
@@ -218,6 +231,8 @@ describe("a pod's sandbox as a Proxmox CT", () => {
     // containerd's shim sends kill --all after the process has gone; runc answers it without error
     await n(["kill", "--all", "pod-web", "9"]);
     expect((await n(["delete", "pod-web"])).code).toBe(0);
+    // the shim's delete --force after its delete: nothing left to remove is no error
+    expect((await n(["delete", "--force", "pod-web"])).code).toBe(0);
     expect(existsSync(`/sys/fs/cgroup/memory/lxc/${vmid}/pod-web`)).toBe(false);
   });
 
@@ -248,6 +263,7 @@ describe("a pod's sandbox as a Proxmox CT", () => {
 
     const del = await n(["delete", SANDBOX]);
     expect(del.code, del.stderr).toBe(0);
+    expect((await n(["delete", "--force", SANDBOX])).code).toBe(0);
     expect(existsSync(join(root, SANDBOX))).toBe(false);
     expect(sim.cts()).not.toContain(vmid);
     expect(sim.templates().filter((t) => t.includes(`-${SANDBOX}-`))).toEqual([]);
