@@ -279,3 +279,33 @@ describe("a pod's sandbox as a Proxmox CT", () => {
     expect(existsSync(netnsPath)).toBe(true);
   });
 });
+
+describe("a hostNetwork pod's sandbox", () => {
+  it("no network and no uts entry: its process is in the host's network and UTS namespaces (the proxy's own), the CT's own IPC; kill 9, delete leaves nothing", async () => {
+    const id = "pod-hostnet";
+    const b = cleanup.dir(
+      makeBundle(["sleep", "100000"], (s) => {
+        s["annotations"] = { "io.kubernetes.cri.container-type": "sandbox", "io.kubernetes.cri.sandbox-id": id, "io.kubernetes.cri.sandbox-name": "hostnet", "io.kubernetes.cri.sandbox-namespace": "kube-system" };
+        s["linux"].namespaces = [{ type: "pid" }, { type: "ipc" }, { type: "mount" }];
+        delete s["hostname"];
+      }),
+    );
+    chmodSync(b, 0o755);
+    const c = await shimCreate(id, b);
+    const vmid = recordOf(id).nexcage.ref.vmid!;
+    expect((await sim.pct(["config", String(vmid)])).stdout).not.toMatch(/^net0:/m);
+    const started = await n(["start", id]);
+    expect(started.code, started.stderr + textOr(c.err)).toBe(0);
+    const pid = (await stateOf(id)).pid;
+    expect(nsOf(pid, "net")).toBe(nsOf(process.pid, "net"));
+    expect(nsOf(pid, "uts")).toBe(nsOf(process.pid, "uts"));
+    expect(nsOf(pid, "ipc")).not.toBe(nsOf(process.pid, "ipc"));
+    expect((await n(["kill", id, "9"])).code).toBe(0);
+    expect(await waitFor(async () => c.exit() !== undefined, 30_000)).toBe(true);
+    expect(c.exit()).toBe(137);
+    expect((await n(["delete", id])).code).toBe(0);
+    expect(existsSync(join(root, id))).toBe(false);
+    expect(sim.cts()).not.toContain(vmid);
+    expect(isSameLiveProcess(c.pid, c.start)).toBe(false);
+  });
+});

@@ -195,7 +195,7 @@ export function planContainer(input: PlanInput): Plan {
   const ownIpc = !joins.some((j) => j.type === "ipc");
   for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
     const text = noNewline("linux.sysctl", String(value));
-    if (isNetSysctl(key) && netJoin !== undefined && netJoin.path !== "/proc/1/ns/net") nsSysctls.push({ ns: "net", key, value: text });
+    if (isNetSysctl(key) && netJoin !== undefined && netJoin.host !== true) nsSysctls.push({ ns: "net", key, value: text });
     else if (SYSCTL_ALLOWED.test(key) && ownIpc && privileged && attached) nsSysctls.push({ ns: "ipc", key, value: text });
     else if (SYSCTL_ALLOWED.test(key) && ownIpc) lxc.push(`lxc.sysctl.${key}: ${text}`);
     else refuse(`linux.sysctl ${key} (Proxmox allows only IPC namespace sysctls, in the CT's own IPC namespace; net.* ones only with a network namespace path)`);

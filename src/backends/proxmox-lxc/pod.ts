@@ -16,13 +16,18 @@ export const CRI_SANDBOX_NAMESPACE = "io.kubernetes.cri.sandbox-namespace";
 /** The namespaces the CT's helper can join before it forks the process (setns in the CT's init). */
 export type JoinableNamespace = "network" | "ipc" | "uts";
 const JOINABLE: readonly JoinableNamespace[] = ["network", "ipc", "uts"];
-/** The host's namespaces, as a host process (the proxy) opens them. */
-const HOST_NAMESPACE: Readonly<Record<JoinableNamespace, string>> = { network: "/proc/1/ns/net", ipc: "/proc/1/ns/ipc", uts: "/proc/1/ns/uts" };
+/**
+ * The host's namespaces as the proxy opens them: its own, i.e. those of nexcage and of the shim
+ * that runs it (pid 1's may not even be readable, in a container of a container).
+ */
+const HOST_NAMESPACE: Readonly<Record<JoinableNamespace, string>> = { network: "/proc/self/ns/net", ipc: "/proc/self/ns/ipc", uts: "/proc/self/ns/uts" };
 
 export interface NamespaceJoin {
   readonly type: JoinableNamespace;
   /** Opened by the proxy on the host at create; its fd goes to the CT's helper with the stdio. */
   readonly path: string;
+  /** The host's own (the spec did not list the type): nothing may be changed in it. */
+  readonly host?: true;
 }
 
 function refuse(what: string): never {
@@ -52,7 +57,7 @@ export function namespaceJoins(spec: PlanSpec, attached: boolean): NamespaceJoin
   for (const type of ["pid", "mount"]) if (!given.has(type)) refuse(`sharing the host's ${type} namespace`);
   // without the helper a CT has its own IPC and UTS namespaces, listed or not (as before)
   if (!attached) return joins;
-  for (const type of JOINABLE) if (!given.has(type)) joins.push({ type, path: HOST_NAMESPACE[type] });
+  for (const type of JOINABLE) if (!given.has(type)) joins.push({ type, path: HOST_NAMESPACE[type], host: true });
   return joins;
 }
 

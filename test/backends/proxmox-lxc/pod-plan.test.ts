@@ -103,8 +103,8 @@ describe("namespaceJoins", () => {
   const joins = (namespaces: unknown[], attached = true) => namespaceJoins(parsePlanSpec(withNamespaces(namespaces)), attached);
   it.each([
     ["all new: none joined", [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "network" }], []],
-    ["hostNetwork (no network, no uts)", [{ type: "pid" }, { type: "ipc" }, { type: "mount" }], [{ type: "network", path: "/proc/1/ns/net" }, { type: "uts", path: "/proc/1/ns/uts" }]],
-    ["hostIPC", [{ type: "pid" }, { type: "uts" }, { type: "mount" }, { type: "network", path: NETNS }], [{ type: "network", path: NETNS }, { type: "ipc", path: "/proc/1/ns/ipc" }]],
+    ["hostNetwork (no network, no uts)", [{ type: "pid" }, { type: "ipc" }, { type: "mount" }], [{ type: "network", path: "/proc/self/ns/net", host: true }, { type: "uts", path: "/proc/self/ns/uts", host: true }]],
+    ["hostIPC", [{ type: "pid" }, { type: "uts" }, { type: "mount" }, { type: "network", path: NETNS }], [{ type: "network", path: NETNS }, { type: "ipc", path: "/proc/self/ns/ipc", host: true }]],
     ["uts and ipc by path", [{ type: "pid" }, { type: "mount" }, { type: "network" }, { type: "ipc", path: "/proc/9/ns/ipc" }, { type: "uts", path: "/proc/9/ns/uts" }], [{ type: "ipc", path: "/proc/9/ns/ipc" }, { type: "uts", path: "/proc/9/ns/uts" }]],
   ])("%s", (_name, ns, want) => expect(joins(ns)).toEqual(want));
 
