@@ -92,6 +92,7 @@ function sandboxBundle(): string {
   const b = cleanup.dir(
     makeBundle(["sleep", "100000"], (s) => {
       s["hostname"] = "web-pod";
+      s["process"].user = { uid: 65535, gid: 65535 }; // the pause image's user
       s["annotations"] = {
         "io.kubernetes.cri.container-type": "sandbox",
         "io.kubernetes.cri.sandbox-id": SANDBOX,
@@ -131,6 +132,8 @@ describe("a pod's sandbox as a Proxmox CT", () => {
     const st = await stateOf(SANDBOX);
     expect(st.status).toBe("running");
     expect(readFileSync(`/proc/${st.pid}/cmdline`, "utf8")).toBe("sleep\u0000100000\u0000");
+    // as pause's user, while the helper that joined the namespaces stays root
+    expect(readFileSync(`/proc/${st.pid}/status`, "utf8")).toMatch(/^Uid:\s+65535\s+65535\s+65535\s+65535$/m);
     expect(nsOf(st.pid, "net")).toBe(`net:[${statSync(netnsPath).ino}]`);
     expect(nsOf(st.pid, "uts")).not.toBe(nsOf(process.pid, "uts"));
     expect(nsOf(st.pid, "ipc")).not.toBe(nsOf(process.pid, "ipc"));

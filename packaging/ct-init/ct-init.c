@@ -10,10 +10,12 @@
  *                                   then exits with the status the init reports (128+n for death by
  *                                   signal n; 137 when the CT went without reporting, i.e. it was
  *                                   SIGKILLed).
- *   init SOCKET ARG...              the CT's init (lxc.init.cmd): takes those fds as the process's stdio,
+ *   init [-u UID GID GROUPS] SOCKET ARG...
+ *                                   the CT's init (lxc.init.cmd): takes those fds as the process's stdio,
  *                                   joins the namespaces it was given (setns: a pod's network, the
- *                                   host's IPC), runs ARG... as its only child, forwards signals to it,
- *                                   reaps orphans, reports the child's wait status over SOCKET and exits.
+ *                                   host's IPC), runs ARG... as its only child (as UID/GID/GROUPS: this
+ *                                   init stays root to join), forwards signals to it, reaps orphans,
+ *                                   reports the child's wait status over SOCKET and exits.
  *   pty CONSOLE_SOCKET PROG ARG...  on the host, for `exec -t`: a new pty, the master to CONSOLE_SOCKET,
  *                                   the slave as stdio and controlling terminal, then exec PROG.
  *   exec UID GID GROUPS CWD ARG...  in the CT under `pct exec`: the exec'd process's environment, user
@@ -194,13 +196,58 @@ static int proxy(char **argv, int argc) {
   return 128 + SIGKILL; /* the CT went without a word: its init was SIGKILLed (pct stop, kill --all) */
 }
 
+/* whether the supplementary groups are already `want` (as sets) */
+static int same_groups(const gid_t *want, size_t n) {
+  gid_t have[256];
+  int h = getgroups(256, have);
+  if (h < 0) return 0;
+  for (size_t i = 0; i < n; i++) {
+    int found = 0;
+    for (int j = 0; j < h; j++) found |= have[j] == want[i];
+    if (!found) return 0;
+  }
+  for (int j = 0; j < h; j++) {
+    int found = 0;
+    for (size_t i = 0; i < n; i++) found |= have[j] == want[i];
+    if (!found) return 0;
+  }
+  return 1;
+}
+
+/* the user a process runs as, from the command line: "UID" "GID" "G1,G2,..." (no groups: "" or "-") */
+struct user {
+  uid_t uid;
+  gid_t gid;
+  gid_t groups[256];
+  size_t ngroups;
+};
+
+static void parse_user(char **argv, struct user *u) {
+  u->uid = (uid_t)strtoul(argv[0], NULL, 10);
+  u->gid = (gid_t)strtoul(argv[1], NULL, 10);
+  u->ngroups = 0;
+  for (char *g = argv[2]; *g != 0 && strcmp(g, "-") != 0 && u->ngroups < 256;) {
+    u->groups[u->ngroups++] = (gid_t)strtoul(g, &g, 10);
+    if (*g == ',') g++;
+    else break;
+  }
+}
+
+/* lxc-attach keeps only the CT's capabilities (lxc.cap.keep): change only what differs, so that
+ * a CT without CAP_SETUID/CAP_SETGID can still run a process as the user it already is */
+static void become(const struct user *u) {
+  if (!same_groups(u->groups, u->ngroups) && setgroups(u->ngroups, u->groups) < 0) die("setgroups");
+  if (getgid() != u->gid && setgid(u->gid) < 0) die("setgid");
+  if (getuid() != u->uid && setuid(u->uid) < 0) die("setuid");
+}
+
 static volatile sig_atomic_t child_pid;
 
 static void forward(int sig) {
   if (child_pid > 0) kill(child_pid, sig);
 }
 
-static int init(const char *path, char **argv) {
+static int init(const char *path, char **argv, const struct user *as) {
   int s = connect_to(path);
   if (s < 0) die(path);
   char payload[2 + MAX_NS] = {0};
@@ -245,6 +292,8 @@ static int init(const char *path, char **argv) {
       setsid();
       if (ioctl(0, TIOCSCTTY, 0) < 0) die("controlling terminal");
     }
+    /* the process's user, when this init had to stay root to join the pod's namespaces */
+    if (as != NULL) become(as);
     execvp(argv[0], argv);
     dprintf(2, "nexcage-ct-init: exec %s: %s\n", argv[0], strerror(errno));
     _exit(errno == ENOENT ? 127 : 126);
@@ -268,37 +317,12 @@ static int init(const char *path, char **argv) {
   }
 }
 
-/* whether the supplementary groups are already `want` (as sets) */
-static int same_groups(const gid_t *want, size_t n) {
-  gid_t have[256];
-  int h = getgroups(256, have);
-  if (h < 0) return 0;
-  for (size_t i = 0; i < n; i++) {
-    int found = 0;
-    for (int j = 0; j < h; j++) found |= have[j] == want[i];
-    if (!found) return 0;
-  }
-  for (int j = 0; j < h; j++) {
-    int found = 0;
-    for (size_t i = 0; i < n; i++) found |= have[j] == want[i];
-    if (!found) return 0;
-  }
-  return 1;
-}
-
 /* `exec UID GID GROUPS CWD ARG...` under `pct exec` (as the CT's root): the exec'd process's
  * environment (NEXCAGE_EXEC_ENV_0.. only; nothing of pct's), groups (comma list or empty), gid, uid
  * and cwd, then ARG... in its place. */
 static int exec_as(char **argv) {
-  uid_t uid = (uid_t)strtoul(argv[0], NULL, 10);
-  gid_t gid = (gid_t)strtoul(argv[1], NULL, 10);
-  gid_t groups[256];
-  size_t ngroups = 0;
-  for (char *g = argv[2]; *g != 0 && ngroups < 256;) {
-    groups[ngroups++] = (gid_t)strtoul(g, &g, 10);
-    if (*g == ',') g++;
-    else break;
-  }
+  static struct user u;
+  parse_user(argv, &u);
   static char *env[4097];
   size_t n = 0;
   for (; n < 4096; n++) {
@@ -310,11 +334,7 @@ static int exec_as(char **argv) {
   }
   clearenv();
   for (size_t i = 0; i < n; i++) putenv(env[i]);
-  /* lxc-attach keeps only the CT's capabilities (lxc.cap.keep): change only what differs, so that
-   * a CT without CAP_SETUID/CAP_SETGID can still exec as the user it already is */
-  if (!same_groups(groups, ngroups) && setgroups(ngroups, groups) < 0) die("setgroups");
-  if (getgid() != gid && setgid(gid) < 0) die("setgid");
-  if (getuid() != uid && setuid(uid) < 0) die("setuid");
+  become(&u);
   if (chdir(argv[3]) < 0) die(argv[3]);
   char **args = argv + 4;
   execvp(args[0], args);
@@ -336,9 +356,14 @@ static int pty_exec(const char *console, char **argv) {
 
 int main(int argc, char **argv) {
   if (argc >= 3 && strcmp(argv[1], "proxy") == 0) return proxy(argv + 2, argc - 2);
-  if (argc >= 4 && strcmp(argv[1], "init") == 0) return init(argv[2], argv + 3);
+  static struct user as;
+  if (argc >= 8 && strcmp(argv[1], "init") == 0 && strcmp(argv[2], "-u") == 0) {
+    parse_user(argv + 3, &as);
+    return init(argv[6], argv + 7, &as);
+  }
+  if (argc >= 4 && strcmp(argv[1], "init") == 0) return init(argv[2], argv + 3, NULL);
   if (argc >= 4 && strcmp(argv[1], "pty") == 0) return pty_exec(argv[2], argv + 3);
   if (argc >= 7 && strcmp(argv[1], "exec") == 0) return exec_as(argv + 2);
-  dprintf(2, "usage: nexcage-ct-init proxy [-n net|ipc|uts=PATH]... SOCKET [CONSOLE_SOCKET] | init SOCKET ARG... | pty CONSOLE_SOCKET PROG ARG... | exec UID GID GROUPS CWD ARG...\n");
+  dprintf(2, "usage: nexcage-ct-init proxy [-n net|ipc|uts=PATH]... SOCKET [CONSOLE_SOCKET] | init [-u UID GID GROUPS] SOCKET ARG... | pty CONSOLE_SOCKET PROG ARG... | exec UID GID GROUPS CWD ARG...\n");
   return 2;
 }

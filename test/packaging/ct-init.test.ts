@@ -16,7 +16,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const exited = (p: ReturnType<typeof spawn>) => new Promise<number | null>((r) => p.once("exit", (code) => r(code)));
 
 /** proxy + init for one command; stdout and stderr of the proxy go to files the command writes through. */
-async function through(n: number, command: string[], killInit?: NodeJS.Signals, namespaces: string[] = []) {
+async function through(n: number, command: string[], killInit?: NodeJS.Signals, namespaces: string[] = [], initUser: string[] = []) {
   const socket = join(dir, `s${n}`);
   const out = join(dir, `out${n}`);
   const err = join(dir, `err${n}`);
@@ -25,7 +25,7 @@ async function through(n: number, command: string[], killInit?: NodeJS.Signals, 
   for (const fd of fds) closeSync(fd);
   const proxyExit = exited(proxy);
   while (!existsSync(socket)) await new Promise((r) => setTimeout(r, 5));
-  const init = spawn(HELPER, ["init", socket, ...command], { stdio: "ignore" });
+  const init = spawn(HELPER, ["init", ...initUser, socket, ...command], { stdio: "ignore" });
   const initExit = exited(init);
   if (killInit) {
     // once the command runs as its child (the init's handlers are set by then)
@@ -82,6 +82,14 @@ describe("nexcage-ct-init", () => {
     } finally {
       spawnSync("ip", ["netns", "delete", netns]);
     }
+  });
+
+  it.each([
+    [["-u", "1000", "1001", "-"], "1000 1001 1001\n"],
+    [["-u", "1000", "1001", "5,6"], "1000 1001 1001 5 6\n"], // id -G: the primary group first
+  ])("init %j: the child runs as that user (the init stays root)", async (initUser, ids) => {
+    const r = await through(3 + initUser.length + initUser[3]!.length, ["sh", "-c", 'echo "$(id -u) $(id -g) $(id -G)"'], undefined, [], initUser);
+    expect(r).toMatchObject({ proxyCode: 0, out: ids });
   });
 
   it.each([

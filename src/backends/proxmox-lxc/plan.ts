@@ -96,16 +96,19 @@ function relativeTarget(dest: string): string {
 /** process → init: `--entrypoint` (pushed onto `opts`) and the lxc.* lines for env, cwd, user, rlimits, capabilities, stop signal. */
 function processLines(spec: PlanSpec, opts: string[], attached: boolean, joins: boolean, notes: string[]): string[] {
   const lxc: string[] = [];
-  opts.push("--entrypoint", (attached ? initArgs(spec.process.args) : spec.process.args).map(quoteInitArg).join(" "));
+  const user = spec.process.user;
+  if (user?.username !== undefined) refuse("process.user.username (give uid and gid)");
+  // joining namespaces needs CAP_SYS_ADMIN: the helper stays root and gives the child the process's user
+  const helperSetsUser = attached && joins && user !== undefined && (user.uid !== 0 || user.gid !== 0 || (user.additionalGids ?? []).length > 0);
+  const initUser = helperSetsUser ? { uid: user.uid, gid: user.gid, groups: user.additionalGids ?? [] } : undefined;
+  opts.push("--entrypoint", (attached ? initArgs(spec.process.args, initUser) : spec.process.args).map(quoteInitArg).join(" "));
   for (const [i, e] of (spec.process.env ?? []).entries()) {
     // the entry is not quoted: it may hold a credential
     if (!/^[^=\s]+=/.test(e)) throw new InvalidArgumentError(`process.env[${i}] is not KEY=VALUE`);
     lxc.push(`lxc.environment.runtime: ${noNewline("process.env", e)}`);
   }
   lxc.push(`lxc.init.cwd: ${noNewline("process.cwd", spec.process.cwd)}`);
-  const user = spec.process.user;
-  if (user) {
-    if (user.username !== undefined) refuse("process.user.username (give uid and gid)");
+  if (user && !helperSetsUser) {
     lxc.push(`lxc.init.uid: ${user.uid}`, `lxc.init.gid: ${user.gid}`);
     if (user.additionalGids && user.additionalGids.length > 0) lxc.push(`lxc.init.groups: ${user.additionalGids.join(",")}`);
   }

@@ -80,6 +80,15 @@ describe("a CRI sandbox as an attached CT", () => {
     expect(() => planContainer(input(spec))).toThrowError(/linux\.sysctl kernel\.shmmax/);
   });
 
+  it("pause's user (65535): not lxc.init.uid (the helper must stay root to join); the helper gives it to its child", () => {
+    expect(opt(p, "--entrypoint")).toBe("/dev/.nexcage/init init -u 65535 65535 - /dev/.nexcage/sock /pause");
+    expect(p.lxcLines.some((l) => /^lxc\.init\.(uid|gid|groups)/.test(l))).toBe(false);
+    const withGroups = planContainer(input(sandboxSpec({ process: { args: ["/pause"], cwd: "/", user: { uid: 1, gid: 2, additionalGids: [3, 4] } } })));
+    expect(opt(withGroups, "--entrypoint")).toBe("/dev/.nexcage/init init -u 1 2 3,4 /dev/.nexcage/sock /pause");
+    const asRoot = planContainer(input(sandboxSpec({ process: { args: ["/pause"], cwd: "/", user: { uid: 0, gid: 0 } } })));
+    expect(opt(asRoot, "--entrypoint")).toBe("/dev/.nexcage/init init /dev/.nexcage/sock /pause");
+  });
+
   it("capabilities: not lxc.cap.keep (it would bound the helper, which needs CAP_SYS_ADMIN for setns), noted", () => {
     expect(p.lxcLines.some((l) => l.startsWith("lxc.cap.keep"))).toBe(false);
     expect(p.notes).toContain("process.capabilities: the CT keeps Proxmox's privileged set (its init joins the pod's namespaces)");

@@ -50,9 +50,20 @@ export function attachMountLines(hostDir: string): string[] {
   ];
 }
 
-/** Pure: the CT's init command: the helper, which runs `args` as its child with the handed-over stdio. */
-export function initArgs(args: readonly string[]): string[] {
-  return [`${CT_ATTACH_DIR}/${HELPER_FILE}`, "init", `${CT_ATTACH_DIR}/${SOCKET_FILE}`, ...args];
+/** The user the helper gives its child (when the helper itself must stay root: to join namespaces). */
+export interface InitUser {
+  readonly uid: number;
+  readonly gid: number;
+  readonly groups: readonly number[];
+}
+
+/**
+ * Pure: the CT's init command: the helper, which runs `args` as its child with the handed-over
+ * stdio (as `user`, when given: `-u UID GID GROUPS`, "-" for no groups).
+ */
+export function initArgs(args: readonly string[], user?: InitUser): string[] {
+  const as = user !== undefined ? ["-u", String(user.uid), String(user.gid), user.groups.length > 0 ? user.groups.join(",") : "-"] : [];
+  return [`${CT_ATTACH_DIR}/${HELPER_FILE}`, "init", ...as, `${CT_ATTACH_DIR}/${SOCKET_FILE}`, ...args];
 }
 
 const NS_WORD: Readonly<Record<NamespaceJoin["type"], string>> = { network: "net", ipc: "ipc", uts: "uts" };
