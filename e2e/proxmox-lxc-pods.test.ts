@@ -93,6 +93,7 @@ function sandboxBundle(): string {
     makeBundle(["sleep", "100000"], (s) => {
       s["hostname"] = "web-pod";
       s["process"].user = { uid: 65535, gid: 65535 }; // the pause image's user
+      s["root"].readonly = true;
       s["annotations"] = {
         "io.kubernetes.cri.container-type": "sandbox",
         "io.kubernetes.cri.sandbox-id": SANDBOX,
