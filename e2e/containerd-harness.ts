@@ -1,25 +1,20 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import {
   chmodSync,
-  closeSync,
   copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
-  openSync,
-  readdirSync,
   readFileSync,
-  realpathSync,
-  rmdirSync,
   rmSync,
-  statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { childEnv, killLeftovers, privateConfig, removeCgroups, removeTree, startContainerd, stopContainerd } from "./containerd-daemon.js";
 import { runToFiles } from "./helpers.js";
 
 /**
@@ -63,13 +58,6 @@ export interface HarnessOptions {
 const execFileP = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The environment for containerd (so for the shim and the runtime) and ctr. */
-function childEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  for (const k of ["NODE_EXTRA_CA_CERTS", "NODE_OPTIONS", "NEXCAGE_CONFIG", "NEXCAGE_CRUN_DRIVER"]) delete env[k];
-  return env;
-}
 
 /** runToFiles with the harness's environment and ctr's time limit. */
 export function captured(file: string, argv: string[], opts: { dir: string; timeoutMs?: number; cwd?: string; env?: Record<string, string> }): Promise<Run> {
@@ -83,21 +71,35 @@ function shellQuote(arg: string): string {
 
 const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
 
-/**
- * The busybox image as an OCI image layout tarball, built offline from busybox-static exactly as
- * run-containerd-client.sh does: one gzip layer (/bin/busybox + applet links + empty dirs), sorted,
- * mtime 0, owner 0, gzip without name/time: the same bytes, the same digests every time.
- */
-export async function buildImage(dir: string, name = IMAGE): Promise<string> {
-  const rootfs = join(dir, "rootfs");
-  const blobs = join(dir, "layout", "blobs", "sha256");
+export interface ImageOptions {
+  /** The image config's `config` (default: PATH, Cmd ["sh"], WorkingDir /). */
+  config?: Record<string, unknown>;
+  /** Fills the (empty) rootfs instead of busybox with its applet links and empty dirs. */
+  populate?: (rootfs: string) => void;
+}
+
+/** busybox-static as /bin/busybox with a link per applet, plus the usual empty dirs. */
+async function busyboxRootfs(rootfs: string): Promise<void> {
   mkdirSync(join(rootfs, "bin"), { recursive: true });
-  mkdirSync(blobs, { recursive: true });
   for (const d of ["proc", "sys", "dev", "etc", "tmp", "root"]) mkdirSync(join(rootfs, d), { recursive: true });
   copyFileSync(BUSYBOX, join(rootfs, "bin", "busybox"));
   chmodSync(join(rootfs, "bin", "busybox"), 0o755);
   const applets = (await execFileP(BUSYBOX, ["--list"])).stdout.split("\n").filter((a) => a && a !== "busybox");
   for (const a of applets) symlinkSync("busybox", join(rootfs, "bin", a));
+}
+
+/**
+ * An image as an OCI image layout tarball, built offline (by default from busybox-static) exactly
+ * as run-containerd-client.sh does: one gzip layer, sorted, mtime 0, owner 0, gzip without
+ * name/time: the same bytes, the same digests every time.
+ */
+export async function buildImage(dir: string, name = IMAGE, opts: ImageOptions = {}): Promise<string> {
+  const rootfs = join(dir, "rootfs");
+  const blobs = join(dir, "layout", "blobs", "sha256");
+  mkdirSync(rootfs, { recursive: true });
+  mkdirSync(blobs, { recursive: true });
+  if (opts.populate) opts.populate(rootfs);
+  else await busyboxRootfs(rootfs);
   const tarFlags = ["--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner"];
   const layerTar = join(dir, "layer.tar");
   await execFileP("tar", [...tarFlags, "-C", rootfs, "-cf", layerTar, "."]);
@@ -113,7 +115,7 @@ export async function buildImage(dir: string, name = IMAGE): Promise<string> {
     JSON.stringify({
       architecture: "amd64",
       os: "linux",
-      config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["sh"], WorkingDir: "/" },
+      config: opts.config ?? { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["sh"], WorkingDir: "/" },
       rootfs: { type: "layers", diff_ids: [`sha256:${diffId}`] },
     }),
   );
@@ -145,23 +147,29 @@ export async function buildImage(dir: string, name = IMAGE): Promise<string> {
   return tarball;
 }
 
-/** Mount points at or below dir, from /proc/self/mountinfo (octal escapes decoded). */
-function mountsBelow(dir: string): string[] {
-  const decode = (s: string) => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
-  return readFileSync("/proc/self/mountinfo", "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => decode(l.split(" ")[4]!))
-    .filter((m) => m === dir || m.startsWith(`${dir}/`));
-}
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
+
+/**
+ * Writes the executable a shim runs as its runc: `exec <runtime> "$@"`. A nexcage config given as
+ * a document is written to configPath first.
+ */
+export function writeWrapper(path: string, rt: RuntimeChoice, configPath: string): void {
+  let argv: string[];
+  if ("binary" in rt) {
+    argv = [rt.binary];
+  } else {
+    let config = rt.nexcage.config;
+    if (typeof config !== "string") {
+      writeFileSync(configPath, JSON.stringify(config));
+      config = configPath;
+    }
+    // nexcage takes its global flags in any order before the command: --config goes first,
+    // the shim's --root/--log/--log-format follow.
+    const env = Object.entries(rt.nexcage.env ?? {}).map(([k, v]) => `${k}=${v}`);
+    argv = [...(env.length > 0 ? ["/usr/bin/env", ...env] : []), rt.nexcage.node ?? process.execPath, NEXCAGE, "--config", config];
   }
+  writeFileSync(path, `#!/bin/sh\nexec ${argv.map(shellQuote).join(" ")} "$@"\n`);
+  chmodSync(path, 0o755);
 }
 
 export class ContainerdHarness {
@@ -210,82 +218,17 @@ export class ContainerdHarness {
     for (const d of [this.outputs, join(this.dir, "bin"), this.runcRoot, this.fifoDir, join(this.dir, "root"), join(this.dir, "state"), join(this.dir, "opt")]) {
       mkdirSync(d, { recursive: true });
     }
-    this.writeWrapper();
+    writeWrapper(this.wrapper, this.options.runtime, join(this.dir, "nexcage-config.json"));
     const tarball = await buildImage(join(this.dir, "image"));
     const config = join(this.dir, "config.toml");
-    const q = (s: string) => JSON.stringify(s);
-    writeFileSync(
-      config,
-      [
-        "version = 2",
-        `root = ${q(join(this.dir, "root"))}`,
-        `state = ${q(join(this.dir, "state"))}`,
-        'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
-        "[grpc]",
-        `  address = ${q(this.socket)}`,
-        "[ttrpc]",
-        `  address = ${q(`${this.socket}.ttrpc`)}`,
-        "[debug]",
-        `  address = ${q(join(this.dir, "debug.sock"))}`,
-        '  level = "debug"',
-        "[metrics]",
-        '  address = ""',
-        // else containerd creates /opt/containerd/{bin,lib} and puts them in the shim's PATH
-        '[plugins."io.containerd.internal.v1.opt"]',
-        `  path = ${q(join(this.dir, "opt"))}`,
-        "",
-      ].join("\n"),
-    );
-    const logFd = openSync(join(this.dir, "containerd.log"), "a");
-    try {
-      this.containerd = spawn(
-        "containerd",
-        ["--config", config, "--root", join(this.dir, "root"), "--state", join(this.dir, "state"), "--address", this.socket],
-        { env: childEnv(), stdio: ["ignore", logFd, logFd] },
-      );
-    } finally {
-      closeSync(logFd);
-    }
-    const exited = new Promise<void>((resolve) => this.containerd!.once("exit", () => resolve()));
-    const deadline = Date.now() + 30_000;
-    let up = false;
-    while (!up && Date.now() < deadline) {
-      if (this.containerd.exitCode !== null || this.containerd.signalCode !== null) break;
-      up = (await this.ctr(["version"], { timeoutMs: 5_000 })).code === 0;
-      if (!up) await Promise.race([sleep(200), exited]);
-    }
-    if (!up) throw new Error(`containerd did not come up:\n${this.containerdLog()}`);
+    writeFileSync(config, [...privateConfig(this.dir, this.socket, { level: "debug", disabledPlugins: ["io.containerd.grpc.v1.cri"] }), ""].join("\n"));
+    this.containerd = await startContainerd({
+      argv: ["--config", config, "--root", join(this.dir, "root"), "--state", join(this.dir, "state"), "--address", this.socket],
+      log: join(this.dir, "containerd.log"),
+      ready: async () => (await this.ctr(["version"], { timeoutMs: 5_000 })).code === 0,
+    });
     const imported = await this.ctr(["images", "import", tarball]);
     if (imported.code !== 0) throw new Error(`ctr images import failed (${imported.code}): ${imported.stderr}`);
-  }
-
-  private writeWrapper(): void {
-    const rt = this.options.runtime;
-    let argv: string[];
-    if ("binary" in rt) {
-      argv = [rt.binary];
-    } else {
-      let config = rt.nexcage.config;
-      if (typeof config !== "string") {
-        const path = join(this.dir, "nexcage-config.json");
-        writeFileSync(path, JSON.stringify(config));
-        config = path;
-      }
-      // nexcage takes its global flags in any order before the command: --config goes first,
-      // the shim's --root/--log/--log-format follow.
-      const env = Object.entries(rt.nexcage.env ?? {}).map(([k, v]) => `${k}=${v}`);
-      argv = [...(env.length > 0 ? ["/usr/bin/env", ...env] : []), rt.nexcage.node ?? process.execPath, NEXCAGE, "--config", config];
-    }
-    writeFileSync(this.wrapper, `#!/bin/sh\nexec ${argv.map(shellQuote).join(" ")} "$@"\n`);
-    chmodSync(this.wrapper, 0o755);
-  }
-
-  containerdLog(): string {
-    try {
-      return readFileSync(join(this.dir, "containerd.log"), "utf8");
-    } catch {
-      return "";
-    }
   }
 
   /** The flags that make `ctr run` use the shim with this harness's runtime. */
@@ -378,101 +321,13 @@ export class ContainerdHarness {
       const stillContainers = await listed(["container"]);
       if (stillContainers.length) problems.push(`containers that could not be removed: ${stillContainers.join(" ")}`);
     }
-    if (proc?.pid !== undefined && proc.exitCode === null && proc.signalCode === null) {
-      proc.kill("SIGTERM");
-      for (let i = 0; i < 100 && alive(proc.pid); i++) await sleep(100);
-      if (alive(proc.pid)) {
-        problems.push("containerd ignored SIGTERM for 10 s");
-        proc.kill("SIGKILL");
-        for (let i = 0; i < 50 && alive(proc.pid); i++) await sleep(100);
-      }
-    }
-    // Shims of this containerd (their command line holds our socket) and processes in this
-    // namespace's cgroups: only there if a task could not be deleted.
-    for (const pid of this.leftoverPids()) {
-      try {
-        const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
-        process.kill(pid, "SIGKILL");
-        problems.push(`process ${pid} (${cmd}) was left; killed`);
-      } catch {
-        /* gone meanwhile */
-      }
-    }
-    for (const mount of mountsBelow(this.dir).sort((a, b) => b.split("/").length - a.split("/").length || b.length - a.length)) {
-      try {
-        await execFileP("umount", [mount]);
-      } catch {
-        await execFileP("umount", ["-l", mount]).catch(() => undefined);
-      }
-    }
-    const mounted = mountsBelow(this.dir);
-    if (mounted.length) problems.push(`still mounted, ${this.dir} kept: ${mounted.join(" ")}`);
-    else rmSync(this.dir, { recursive: true, force: true });
-    this.removeCgroups(problems);
+    await stopContainerd(proc, problems);
+    killLeftovers(this.socket, this.namespace, problems);
+    await removeTree(this.dir, problems);
+    removeCgroups(this.namespace, problems);
     if (!this.runContainerdExisted && existsSync(RUN_CONTAINERD) && !existsSync(join(RUN_CONTAINERD, "containerd.sock"))) {
       rmSync(RUN_CONTAINERD, { recursive: true, force: true });
     }
     if (problems.length) throw new Error(`containerd harness cleanup:\n${problems.join("\n")}`);
-  }
-
-  private cgroupDirs(): string[] {
-    const dirs: string[] = [];
-    const base = "/sys/fs/cgroup";
-    const roots = [base, ...readdirSync(base).map((c) => join(base, c))];
-    for (const r of roots) {
-      const d = join(r, this.namespace);
-      try {
-        // cpu and cpuacct are links to cpu,cpuacct: one entry per hierarchy
-        if (statSync(d).isDirectory() && !dirs.includes(realpathSync(d))) dirs.push(realpathSync(d));
-      } catch {
-        /* not in this hierarchy */
-      }
-    }
-    return dirs;
-  }
-
-  private leftoverPids(): number[] {
-    const pids = new Set<number>();
-    for (const entry of readdirSync("/proc")) {
-      if (!/^[0-9]+$/.test(entry) || Number(entry) === process.pid) continue;
-      try {
-        if (readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").includes(this.socket)) pids.add(Number(entry));
-      } catch {
-        /* exited */
-      }
-    }
-    for (const ns of this.cgroupDirs()) {
-      for (const sub of [ns, ...readdirSync(ns, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(ns, e.name))]) {
-        try {
-          // a frozen process cannot die: thaw first (cgroup v1 freezer)
-          if (existsSync(join(sub, "freezer.state"))) writeFileSync(join(sub, "freezer.state"), "THAWED");
-          if (existsSync(join(sub, "cgroup.freeze"))) writeFileSync(join(sub, "cgroup.freeze"), "0");
-          for (const p of readFileSync(join(sub, "cgroup.procs"), "utf8").split("\n").filter(Boolean)) pids.add(Number(p));
-        } catch {
-          /* removed meanwhile */
-        }
-      }
-    }
-    return [...pids].filter((p) => existsSync(`/proc/${p}`));
-  }
-
-  /** ctr puts containers in cgroups /<namespace>/<id>; the runtime removes <id>, the parent stays. */
-  private removeCgroups(problems: string[]): void {
-    for (const ns of this.cgroupDirs()) {
-      for (const e of readdirSync(ns, { withFileTypes: true })) {
-        if (!e.isDirectory()) continue;
-        try {
-          rmdirSync(join(ns, e.name));
-          problems.push(`cgroup ${join(ns, e.name)} was left`);
-        } catch (err) {
-          problems.push(`cgroup ${join(ns, e.name)} was left and cannot be removed: ${(err as Error).message}`);
-        }
-      }
-      try {
-        rmdirSync(ns);
-      } catch (err) {
-        problems.push(`cgroup ${ns} cannot be removed: ${(err as Error).message}`);
-      }
-    }
   }
 }

@@ -17,6 +17,9 @@ fi
 # cloud-init ISO); debootstrap, grub-pc-bin: the guest image they boot (test/sim/guest/build-image.sh)
 packages=(gcc libc6-dev crun runc busybox-static jq ca-certificates containerd lxc uidmap dpkg-dev binutils lintian man-db skopeo umoci docker-registry apache2-utils debootstrap systemd-container
           qemu-system-x86 qemu-utils genisoimage grub-pc-bin)
+# containernetworking-plugins (bridge, host-local, loopback in /usr/lib/cni) + iproute2 (ip): the pods'
+# network of e2e/cri-harness.ts (containerd's CRI plugin)
+packages+=(containernetworking-plugins iproute2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
