@@ -76,6 +76,7 @@ export class ProxmoxLxcBackend extends GuestBackend<LxcRef> {
       bundlePath: req.bundle.path,
       spec: req.bundle.spec,
       settings: s,
+      unifiedCgroup: unifiedCgroupHost(),
       isDirectory: (p) => {
         try {
           return statSync(p).isDirectory();
@@ -231,6 +232,15 @@ export class ProxmoxLxcBackend extends GuestBackend<LxcRef> {
   protected healthDetails(): { ok: boolean; details: string[] } {
     const s = this.settings;
     return { ok: true, details: [`storage ${s.storage}, templates ${s.templateStorage} (${s.templateDir}), bridge ${s.bridge}`] };
+  }
+}
+
+/** Whether /sys/fs/cgroup is the cgroup v2 hierarchy itself (no v1 controllers mounted). */
+function unifiedCgroupHost(): boolean {
+  try {
+    return readFileSync("/proc/self/mounts", "utf8").split("\n").some((l) => l.split(" ")[1] === "/sys/fs/cgroup" && l.split(" ")[2] === "cgroup2");
+  } catch {
+    return false;
   }
 }
 

@@ -29,6 +29,8 @@ export interface PlanInput {
    * runs process.args with the handed-over stdio, and a terminal comes through the console socket.
    */
   readonly attached?: boolean;
+  /** The host's cgroups are v2 only (Proxmox VE 7+): which raw key opens a pod CT's devices cgroup. */
+  readonly unifiedCgroup?: boolean;
 }
 
 export interface Plan {
@@ -174,6 +176,12 @@ export function planContainer(input: PlanInput): Plan {
   if (joins.length > 0 && s.unprivileged) notes.push("the CT is privileged: its init joins namespaces of the host's user namespace");
   const netJoin = joins.find((j) => j.type === "network");
   const pod = podFacts(spec.annotations);
+  // a CRI sandbox's containers are crun's, in cgroups under the CT's: a devices cgroup may not allow
+  // more than its parent, so the CT's allows every device and crun applies each container's rules
+  if (pod.tags.length > 0 && joins.length > 0) {
+    lxc.push(`${input.unifiedCgroup === true ? "lxc.cgroup2" : "lxc.cgroup"}.devices.allow: a`);
+    notes.push("the pod's CT allows every device in its cgroup (its containers' own device rules are crun's)");
+  }
 
   // resources
   opts.push(...resourceOptions(spec.linux?.resources, notes));

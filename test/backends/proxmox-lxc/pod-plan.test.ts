@@ -101,6 +101,11 @@ describe("a CRI sandbox as an attached CT", () => {
     expect(sysctlArgs({ ns: "ipc", key: "kernel.shmmax", value: "4096" }, "/proc/7/ns/ipc")).toEqual(["--ipc=/proc/7/ns/ipc", "--", "sysctl", "-q", "-w", "kernel.shmmax=4096"]);
   });
 
+  it("the pod's CT allows every device in its cgroup (the pod's containers are crun's, with their own rules, in cgroups below it): v1 or v2 key", () => {
+    expect(p.lxcLines).toContain("lxc.cgroup.devices.allow: a");
+    expect(planContainer(input(sandboxSpec(), { unifiedCgroup: true })).lxcLines).toContain("lxc.cgroup2.devices.allow: a");
+  });
+
   it("a container that is no sandbox gets no pod tags", () => {
     const q = planContainer(input(sandboxSpec({ annotations: { "io.kubernetes.cri.container-type": "container" } })));
     expect(opt(q, "--tags")).toBe("nexcage");
