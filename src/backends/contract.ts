@@ -79,6 +79,21 @@ export interface ExecRequest {
   readonly ignorePaused: boolean;
 }
 
+/**
+ * Where the containers of a Kubernetes pod go whose sandbox is this backend's container (the
+ * runtime creates them with the host's runtime, crun, in these namespaces and this cgroup).
+ */
+export interface MemberPlacement {
+  /** The pid the sandbox's caller got in its --pid-file: the members' specs name its /proc/<pid>/ns/*. */
+  readonly pidFilePid: number;
+  /** The host pid whose namespaces the members join instead. */
+  readonly pid: number;
+  /** Absolute cgroupfs path the members' cgroups go under (the sandbox's resources count them). */
+  readonly cgroupParent: string;
+  /** What the member's record notes about where it runs (e.g. the VMID). */
+  readonly note: Readonly<Record<string, string | number>>;
+}
+
 /** Process exit code of a foreground run. */
 export type ExitCode = number;
 
@@ -136,6 +151,8 @@ export interface Backend<Ref extends AnyRef = AnyRef> {
   resume?(h: Handle<Ref>): Promise<void>;
   /** Resource update: runc's update flags, already validated, and `-r -` reads our stdin. */
   update?(h: Handle<Ref>, flags: readonly string[]): Promise<void>;
+  /** Where the members of a pod go whose (running) sandbox is `sandbox`; absent: members are this backend's own containers. */
+  memberPlacement?(sandbox: Handle<Ref>): Promise<MemberPlacement>;
   /** Versions and availability of the backend's tools, for `health`. */
   health(): Promise<HealthReport>;
 }

@@ -32,7 +32,8 @@ function buildConfigSchema() {
    * One routing rule: every condition given must match; the first matching rule wins.
    * `id` is a glob over the whole id (`*` any run of characters, `?` one character), `idRegex` a
    * JavaScript regular expression searched in the id (unanchored: write `^...$` to match the whole id),
-   * `annotations` maps bundle annotation keys to globs of their values.
+   * `annotations` maps bundle annotation keys to globs of their values, `root` is a glob over the
+   * absolute `--root` nexcage was called with (containerd's runtime entry sets it: one per RuntimeClass).
    */
   const routingRuleSchema = strictObject({
     name: optional(string().check(minLength(1))),
@@ -40,9 +41,10 @@ function buildConfigSchema() {
     id: optional(string().check(minLength(1))),
     idRegex: optional(regexSource),
     annotations: optional(record(string().check(minLength(1)), string())),
+    root: optional(string().check(minLength(1))),
   }).check(
-    refine((r) => r.id !== undefined || r.idRegex !== undefined || r.annotations !== undefined, {
-      message: "a routing rule needs at least one of id, idRegex, annotations",
+    refine((r) => r.id !== undefined || r.idRegex !== undefined || r.annotations !== undefined || r.root !== undefined, {
+      message: "a routing rule needs at least one of id, idRegex, annotations, root",
     }),
   );
 

@@ -14,6 +14,7 @@ import { CorruptRecordError } from "../state/store.js";
 import type { RuntimeCore } from "./core.js";
 import { selfProcess, type HeldLock } from "./lock-protocol.js";
 import { ownerName } from "./owner.js";
+import { memberRequest, placeMember } from "./pod-placement.js";
 import { route } from "./router.js";
 
 export interface CreateOptions {
@@ -34,7 +35,12 @@ export interface CreateOptions {
 const IMAGE_BUNDLE = "bundle";
 
 /** What create/run work from: a loaded bundle, or an image found (or pulled) before the lock. */
-export type Prepared = { backend: BackendName; reason: string } & ({ bundle: Bundle; image?: undefined } | { bundle?: undefined; image: ResolvedImage });
+export type Prepared = {
+  backend: BackendName;
+  reason: string;
+  /** A pod's container placed beside its sandbox (pod-placement.ts): the record notes the pod. */
+  pod?: { sandbox: string } & Readonly<Record<string, string | number>>;
+} & ({ bundle: Bundle; image?: undefined } | { bundle?: undefined; image: ResolvedImage });
 
 /**
  * create and its undoing: route and load outside the lock; under it, refuse a taken id, clear
@@ -53,7 +59,7 @@ export class Creation {
     const log = this.core.log;
     if (o.image !== undefined) {
       // an image: routed by id alone (there are no bundle annotations yet), found or pulled before the lock
-      const r = route(o.id, {}, this.config.config);
+      const r = route(o.id, {}, this.config.config, resolve(this.core.opts.root));
       log.debug({ id: o.id, backend: r.backend, reason: r.reason, image: o.image }, `route: ${o.id} -> ${r.backend} (${r.reason})`);
       // refuse what is bound to fail before pulling anything (both are checked again under the lock)
       if (foreground) await this.foregroundBackend(r.backend);
@@ -63,7 +69,7 @@ export class Creation {
       return { image, backend: r.backend, reason: r.reason };
     }
     const bundle = loadBundle(o.bundle);
-    const r = route(o.id, bundle.annotations, this.config.config);
+    const r = route(o.id, bundle.annotations, this.config.config, resolve(this.core.opts.root));
     log.debug({ id: o.id, backend: r.backend, reason: r.reason, config: this.config.source }, `route: ${o.id} -> ${r.backend} (${r.reason})`);
     return { bundle, backend: r.backend, reason: r.reason };
   }
@@ -113,6 +119,7 @@ export class Creation {
         routeReason: p.reason,
         configSource: this.config.source,
         ...(p.image ? { image: p.image.record } : {}),
+        ...(p.pod ? { pod: p.pod } : {}),
         creator: selfProcess(),
       },
     };
@@ -200,7 +207,9 @@ export class Creation {
   }
 
   async create(o: CreateOptions): Promise<void> {
-    const prepared = await this.prepare(o);
+    const routed = await this.prepare(o);
+    const member = await placeMember(this.core, o.id, routed);
+    const prepared = member?.prepared ?? routed;
     const b = await this.core.backend(prepared.backend);
     const lock = await this.core.locks.take(o.id);
     try {
@@ -208,7 +217,7 @@ export class Creation {
       crashPoint("create:record-creating");
       try {
         const { rec, req } = await this.bundleFor(prepared, begun.rec, begun.req);
-        const created = await this.backendCreate(b, req, lock);
+        const created = await this.backendCreate(b, member !== undefined ? memberRequest(req, member) : req, lock);
         crashPoint("create:backend-created");
         this.core.store.write(this.core.withInit(rec, created, "created"));
         crashPoint("create:record-created");

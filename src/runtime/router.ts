@@ -45,8 +45,9 @@ export function globMatch(pattern: string, text: string): boolean {
 const own = (o: Readonly<Record<string, string>>, key: string): string | undefined =>
   Object.prototype.hasOwnProperty.call(o, key) ? o[key] : undefined;
 
-function ruleMatches(rule: RoutingRule, id: string, annotations: Readonly<Record<string, string>>): boolean {
+function ruleMatches(rule: RoutingRule, id: string, annotations: Readonly<Record<string, string>>, root: string | undefined): boolean {
   if (rule.id !== undefined && !globMatch(rule.id, id)) return false;
+  if (rule.root !== undefined && (root === undefined || !globMatch(rule.root, root))) return false;
   if (rule.idRegex !== undefined && !idRegExp(rule.idRegex).test(id)) return false;
   if (rule.annotations) {
     for (const [key, valueGlob] of Object.entries(rule.annotations)) {
@@ -57,8 +58,11 @@ function ruleMatches(rule: RoutingRule, id: string, annotations: Readonly<Record
   return true;
 }
 
-/** Pure: id + bundle annotations + config → backend, with the reason. */
-export function route(id: string, annotations: Readonly<Record<string, string>>, config: Config): Route {
+/**
+ * Pure: id + bundle annotations + config (+ the absolute --root nexcage was called with, which a
+ * containerd runtime entry sets per RuntimeClass) → backend, with the reason.
+ */
+export function route(id: string, annotations: Readonly<Record<string, string>>, config: Config, root?: string): Route {
   const pinned = own(annotations, BACKEND_ANNOTATION);
   if (pinned !== undefined) {
     if (!(BACKEND_NAMES as readonly string[]).includes(pinned)) {
@@ -69,7 +73,7 @@ export function route(id: string, annotations: Readonly<Record<string, string>>,
     return { backend: pinned as BackendName, reason: `annotation ${BACKEND_ANNOTATION}` };
   }
   for (const [index, rule] of config.routing.entries()) {
-    if (ruleMatches(rule, id, annotations)) {
+    if (ruleMatches(rule, id, annotations, root)) {
       return { backend: rule.backend, reason: `routing rule ${rule.name ?? `#${index + 1}`}` };
     }
   }

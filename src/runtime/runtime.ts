@@ -15,6 +15,7 @@ import { Creation, type CreateOptions } from "./create.js";
 import { runForeground } from "./foreground.js";
 import { refMisplaced } from "../state/record-ref.js";
 import { mapLimit } from "./map-limit.js";
+import { dropOrphanedPodCgroup } from "./pod-placement.js";
 import { execTransition, transition } from "./status.js";
 import { stopContainer } from "./stop.js";
 
@@ -123,6 +124,7 @@ export class Runtime {
       }
       await (await this.core.backend(rec.nexcage.backend)).delete(this.core.handle(rec), force || live.status === "stopped");
       crashPoint("delete:backend-deleted");
+      if (rec.nexcage.pod !== undefined) dropOrphanedPodCgroup(this.core, rec);
       this.store.remove(id);
     });
   }

@@ -42,6 +42,11 @@ function creator(v: unknown): Doc | undefined {
   return pick(v, ["pid", "startTime"]);
 }
 
+function pod(v: unknown): Doc | undefined {
+  if (!isObject(v) || !Object.values(v).every((x) => isString(x) || (typeof x === "number" && Number.isFinite(x)))) return undefined;
+  return { ...v };
+}
+
 function nexcage(v: unknown): Doc | undefined {
   if (!isObject(v)) return undefined;
   if (!(BACKEND_NAMES as readonly unknown[]).includes(v["backend"])) return undefined;
@@ -49,11 +54,13 @@ function nexcage(v: unknown): Doc | undefined {
   if (Object.hasOwn(v, "pidStartTime") && !isString(v["pidStartTime"])) return undefined;
   const img = optional(v, "image", image);
   const who = optional(v, "creator", creator);
-  if (!img.ok || !who.ok) return undefined;
-  const out = pick(v, ["backend", "ref", "routeReason", "pidStartTime", "configSource", "image", "creator"]);
+  const member = optional(v, "pod", pod);
+  if (!img.ok || !who.ok || !member.ok) return undefined;
+  const out = pick(v, ["backend", "ref", "routeReason", "pidStartTime", "configSource", "image", "pod", "creator"]);
   out["ref"] = { ...(v["ref"] as Doc) };
   if (img.value) out["image"] = img.value;
   if (who.value) out["creator"] = who.value;
+  if (member.value) out["pod"] = member.value;
   return out;
 }
 

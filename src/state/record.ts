@@ -1,4 +1,4 @@
-import { enum as zEnum, int, lazy, nonnegative, object, optional, positive, record, string, unknown, type output } from "zod/mini";
+import { enum as zEnum, int, lazy, nonnegative, number, object, optional, positive, record, string, union, unknown, type output } from "zod/mini";
 import { BACKEND_NAMES, STATUSES } from "../names.js";
 
 /**
@@ -28,6 +28,8 @@ export const recordSchema = lazy(() =>
     configSource: string(),
     /** The image a `create --image` made the container from (`rmi` refuses to remove it while this record exists). */
     image: optional(object({ reference: string(), volid: optional(string()), digest: optional(string()) })),
+    /** A pod's container placed beside its sandbox: the sandbox's id and where it runs (e.g. its VMID). */
+    pod: optional(record(string(), union([string(), number()]))),
     /** The nexcage process that wrote the `creating` record; while it lives, the create is in progress. */
     creator: optional(object({ pid: int().check(positive()), startTime: string() })),
   }),

@@ -42,6 +42,7 @@ describe("config schema: bad files name the key", () => {
     [{ backends: { crun: { driver: "ffi" } } }, /backends\.crun\.driver/],
     [{ routing: [{ backend: "runc" }] }, /routing\.0: a routing rule needs at least one of/],
     [{ routing: [{ id: "x", backend: "vm" }] }, /routing\.0\.backend/],
+    [{ routing: [{ root: "", backend: "runc" }] }, /routing\.0\.root/],
     [{ routing: [{ idRegex: "(", backend: "runc" }] }, /routing\.0\.idRegex: invalid regular expression/],
     [{ routing: [{ id: "x", backend: "runc", pattern: "y" }] }, /unknown key routing\.0\.pattern/],
     [{ routing: {} }, /routing/],

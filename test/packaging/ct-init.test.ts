@@ -1,5 +1,5 @@
-import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -16,16 +16,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const exited = (p: ReturnType<typeof spawn>) => new Promise<number | null>((r) => p.once("exit", (code) => r(code)));
 
 /** proxy + init for one command; stdout and stderr of the proxy go to files the command writes through. */
-async function through(n: number, command: string[], killInit?: NodeJS.Signals) {
+async function through(n: number, command: string[], killInit?: NodeJS.Signals, namespaces: string[] = [], initUser: string[] = []) {
   const socket = join(dir, `s${n}`);
   const out = join(dir, `out${n}`);
   const err = join(dir, `err${n}`);
   const fds = [openSync(out, "w"), openSync(err, "w")];
-  const proxy = spawn(HELPER, ["proxy", socket], { stdio: ["ignore", fds[0]!, fds[1]!] });
+  const proxy = spawn(HELPER, ["proxy", ...namespaces, socket], { stdio: ["ignore", fds[0]!, fds[1]!] });
   for (const fd of fds) closeSync(fd);
   const proxyExit = exited(proxy);
   while (!existsSync(socket)) await new Promise((r) => setTimeout(r, 5));
-  const init = spawn(HELPER, ["init", socket, ...command], { stdio: "ignore" });
+  const init = spawn(HELPER, ["init", ...initUser, socket, ...command], { stdio: "ignore" });
   const initExit = exited(init);
   if (killInit) {
     // once the command runs as its child (the init's handlers are set by then)
@@ -70,6 +70,39 @@ describe("nexcage-ct-init", () => {
     closeSync(fd);
     expect(await exited(p)).toBe(9);
     expect(readFileSync(out, "utf8")).toBe("hello world|unset|/tmp\n");
+  });
+
+  it("proxy -n net=PATH: the init joins that network namespace before it forks the command", async () => {
+    const netns = `nexcage-ct-init-${process.pid}`;
+    expect(spawnSync("ip", ["netns", "add", netns]).status).toBe(0);
+    try {
+      const path = `/var/run/netns/${netns}`;
+      const r = await through(2, ["readlink", "/proc/self/ns/net"], undefined, ["-n", `net=${path}`, "-n", "uts=/proc/self/ns/uts"]);
+      expect(r).toMatchObject({ proxyCode: 0, out: `net:[${statSync(path).ino}]\n` });
+    } finally {
+      spawnSync("ip", ["netns", "delete", netns]);
+    }
+  });
+
+  it.each([
+    [["-u", "1000", "1001", "-"], "1000 1001 1001\n"],
+    [["-u", "1000", "1001", "5,6"], "1000 1001 1001 5 6\n"], // id -G: the primary group first
+  ])("init %j: the child runs as that user (the init stays root)", async (initUser, ids) => {
+    const r = await through(3 + initUser.length + initUser[3]!.length, ["sh", "-c", 'echo "$(id -u) $(id -g) $(id -G)"'], undefined, [], initUser);
+    expect(r).toMatchObject({ proxyCode: 0, out: ids });
+  });
+
+  it.each([
+    ["a missing namespace path", ["-n", "net=/nonexistent"], "nexcage-ct-init: /nonexistent: No such file or directory\n"],
+    ["a namespace type it cannot join", ["-n", "pid=/proc/self/ns/pid"], "nexcage-ct-init: pid=/proc/self/ns/pid: Invalid argument\n"],
+  ])("proxy with %s fails at once (255, the reason on stderr)", async (_what, args, message) => {
+    const err = join(dir, `err-ns-${args[1]!.length}`);
+    const fd = openSync(err, "w");
+    const p = spawn(HELPER, ["proxy", ...args, join(dir, "never")], { stdio: ["ignore", "ignore", fd] });
+    closeSync(fd);
+    expect(await exited(p)).toBe(255);
+    expect(readFileSync(err, "utf8")).toBe(message);
+    expect(existsSync(join(dir, "never"))).toBe(false);
   });
 
   it("usage for anything else", async () => {

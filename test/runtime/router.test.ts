@@ -51,6 +51,31 @@ describe("route", () => {
     expect(route(id, ann, config)).toEqual({ backend, reason });
   });
 
+  describe("root", () => {
+    const byRoot = parseConfig(
+      {
+        routing: [
+          { name: "pods-as-cts", root: "/run/nexcage-pct*", backend: "proxmox-lxc" },
+          { name: "root-and-id", root: "/run/other", id: "x-*", backend: "runc" },
+        ],
+      },
+      "t",
+    );
+    it.each([
+      ["p", {}, "/run/nexcage-pct/k8s.io", "proxmox-lxc", "routing rule pods-as-cts"],
+      ["p", {}, "/run/nexcage-pct", "proxmox-lxc", "routing rule pods-as-cts"],
+      ["p", {}, "/run/nexcage", "crun", "defaultBackend"],
+      ["p", {}, "/run/containerd/runc/k8s.io", "crun", "defaultBackend"],
+      ["p", {}, undefined, "crun", "defaultBackend"],
+      ["x-1", {}, "/run/other", "runc", "routing rule root-and-id"],
+      ["y-1", {}, "/run/other", "crun", "defaultBackend"],
+      ["x-1", {}, "/run/other/k8s.io", "crun", "defaultBackend"],
+      ["p", { "org.nexcage.backend": "runc" }, "/run/nexcage-pct/k8s.io", "runc", "annotation org.nexcage.backend"],
+    ] as const)("%s %j root %s → %s", (id, ann, root, backend, reason) => {
+      expect(route(id, ann, byRoot, root)).toEqual({ backend, reason });
+    });
+  });
+
   it("first matching rule wins", () => {
     const c = parseConfig({ routing: [{ id: "a*", backend: "runc" }, { id: "ab*", backend: "crun" }] }, "t");
     expect(route("abc", {}, c).backend).toBe("runc");

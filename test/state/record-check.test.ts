@@ -70,6 +70,9 @@ const cases: [string, unknown][] = [
   ["creator pid 0", withNx({ creator: { pid: 0, startTime: "1" } })],
   ["creator without startTime", withNx({ creator: { pid: 3 } })],
   ["creator a string", withNx({ creator: "me" })],
+  ["a pod container", withNx({ pod: { sandbox: "sb1", vmid: 105, cgroup: "/lxc/105" } })],
+  ["pod with an object value", withNx({ pod: { sandbox: { id: "x" } } })],
+  ["pod null", withNx({ pod: null })],
 ];
 
 describe("checkRecord agrees with recordSchema", () => {

@@ -1,14 +1,14 @@
 import { readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { crashPoint } from "../../crash-point.js";
-import { BackendError, NotRunningError } from "../../errors.js";
+import { BackendError, NotRunningError, StatusError, UnsupportedError } from "../../errors.js";
 import type { Signal } from "../../oci/signals.js";
 import { isSameLiveProcess, readProcStat } from "../../proc/stat.js";
-import type { BackendContext, CreateRequest, ExecRequest, ExitCode, Handle, Probe } from "../contract.js";
+import type { BackendContext, CreateRequest, ExecRequest, ExitCode, Handle, MemberPlacement, Probe } from "../contract.js";
 import { GuestBackend, type GuestCreateJob } from "../proxmox/guest-backend.js";
 import type { GuestStatus } from "../proxmox/guest-probe.js";
 import { parsePlanSpec } from "../proxmox/plan-spec.js";
-import { findCtInit, type AttachRecord } from "./attach/attached.js";
+import { findCtInit, setSysctls, type AttachRecord } from "./attach/attached.js";
 import { execInCt } from "./attach/exec.js";
 import * as attach from "./attach/lifecycle.js";
 import { appendRawLines } from "./conf-file.js";
@@ -17,6 +17,7 @@ import { PctError } from "./pct-errors.js";
 import { runPve } from "./pct.js";
 import { processesInPidNamespaceOf } from "./pid-namespace.js";
 import { planContainer } from "./plan.js";
+import { ctCgroup } from "./pod.js";
 import type { LxcRef } from "./ref.js";
 import { resourceOptions, updateResources } from "./resources.js";
 import { packRootfs, partialArchive, templateFileName } from "./rootfs.js";
@@ -75,6 +76,7 @@ export class ProxmoxLxcBackend extends GuestBackend<LxcRef> {
       bundlePath: req.bundle.path,
       spec: req.bundle.spec,
       settings: s,
+      unifiedCgroup: unifiedCgroupHost(),
       isDirectory: (p) => {
         try {
           return statSync(p).isDirectory();
@@ -113,7 +115,9 @@ export class ProxmoxLxcBackend extends GuestBackend<LxcRef> {
       finish: async (vmid) => {
         const attachLines = attached ? attach.beginAttach(s, req, vmid) : [];
         await appendRawLines(join(s.confDir, `${vmid}.conf`), join(s.lockDir, `pve-config-${vmid}.lock`), [...plan.lxcLines, ...attachLines], this.timeoutMs);
-        if (attached) attachRecord = await attach.launchAttached(s, req);
+        const netns = plan.joins.find((j) => j.type === "network")?.path;
+        if (netns !== undefined) await setSysctls(plan.nsSysctls, "net", netns, this.timeoutMs);
+        if (attached) attachRecord = await attach.launchAttached(s, req, plan);
       },
       ref: (vmid) => ({ vmid, template, ...(archive !== undefined ? { archive } : {}), ...(attachRecord !== undefined ? { attach: attachRecord } : {}) }),
     };
@@ -121,8 +125,12 @@ export class ProxmoxLxcBackend extends GuestBackend<LxcRef> {
 
   /** Attached, a process that has already exited has told its proxy how; the container's process is the helper's child. */
   protected override async startedPid(h: Handle<LxcRef>, running: boolean, pid: number): Promise<number> {
-    if (attach.attachOf(h) === undefined) return super.startedPid(h, running, pid);
-    return running && Number.isInteger(pid) && pid > 0 ? attach.attachedProcess(pid) : 0;
+    const a = attach.attachOf(h);
+    if (a === undefined) return super.startedPid(h, running, pid);
+    if (!running || !Number.isInteger(pid) || pid <= 0) return 0;
+    // the CT's own IPC namespace (its init's), before the pod's containers join it
+    if (a.sysctls !== undefined) await setSysctls(a.sysctls, "ipc", `/proc/${pid}/ns/ipc`, this.timeoutMs);
+    return attach.attachedProcess(pid);
   }
 
   async kill(h: Handle<LxcRef>, signal: Signal, all: boolean): Promise<void> {
@@ -161,6 +169,27 @@ export class ProxmoxLxcBackend extends GuestBackend<LxcRef> {
   protected override liveProbe(h: Handle<LxcRef>, g: GuestStatus): Probe {
     const a = attach.attachOf(h);
     return a !== undefined ? attach.attachedProbe(h, a, g.running, g.pid, g.startedBefore === true) : super.liveProbe(h, g);
+  }
+
+  /**
+   * A pod's members (crun containers of the host): in the namespaces of the sandbox's process (the
+   * helper's child, which joined the pod's network) and under the CT's cgroup.
+   */
+  async memberPlacement(h: Handle<LxcRef>): Promise<MemberPlacement> {
+    const a = attach.attachOf(h);
+    if (a?.proxy === undefined) throw new UnsupportedError(`pod sandbox ${h.id} is a Proxmox CT created without --pid-file: it cannot hold the pod's containers`);
+    const live = await this.probe(h);
+    if (live.status !== "running" || live.pid !== h.pid || h.pid <= 0) throw new StatusError(`pod sandbox ${h.id} is not running`);
+    const vmid = this.vmidOf(h);
+    let text = "";
+    try {
+      text = readFileSync(`/proc/${h.pid}/cgroup`, "utf8");
+    } catch {
+      throw new StatusError(`pod sandbox ${h.id} is not running`);
+    }
+    const cgroupParent = ctCgroup(text, vmid);
+    if (cgroupParent === undefined) throw new BackendError(`pod sandbox ${h.id}: no cgroup of Proxmox CT ${vmid} in /proc/${h.pid}/cgroup`);
+    return { pidFilePid: a.proxy.pid, pid: h.pid, cgroupParent, note: { vmid } };
   }
 
   /** `pct exec`, with the caller's stdio (or a pty for -t) and its exit status. */
@@ -203,6 +232,15 @@ export class ProxmoxLxcBackend extends GuestBackend<LxcRef> {
   protected healthDetails(): { ok: boolean; details: string[] } {
     const s = this.settings;
     return { ok: true, details: [`storage ${s.storage}, templates ${s.templateStorage} (${s.templateDir}), bridge ${s.bridge}`] };
+  }
+}
+
+/** Whether /sys/fs/cgroup is the cgroup v2 hierarchy itself (no v1 controllers mounted). */
+function unifiedCgroupHost(): boolean {
+  try {
+    return readFileSync("/proc/self/mounts", "utf8").split("\n").some((l) => l.split(" ")[1] === "/sys/fs/cgroup" && l.split(" ")[2] === "cgroup2");
+  } catch {
+    return false;
   }
 }
 

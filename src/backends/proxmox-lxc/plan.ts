@@ -5,6 +5,7 @@ import { parsePlanSpec, type PlanSpec } from "../proxmox/plan-spec.js";
 import type { ProxmoxLxcSettings } from "./settings.js";
 import { initArgs } from "./attach/mapping.js";
 import { resourceOptions } from "./resources.js";
+import { isNetSysctl, namespaceJoins, podFacts, type NamespaceJoin, type NsSysctl } from "./pod.js";
 
 export { configIsFor, descriptionLine, hostnameFromId, isDnsName } from "../proxmox/guest-names.js";
 
@@ -28,6 +29,8 @@ export interface PlanInput {
    * runs process.args with the handed-over stdio, and a terminal comes through the console socket.
    */
   readonly attached?: boolean;
+  /** The host's cgroups are v2 only (Proxmox VE 7+): which raw key opens a pod CT's devices cgroup. */
+  readonly unifiedCgroup?: boolean;
 }
 
 export interface Plan {
@@ -38,6 +41,16 @@ export interface Plan {
   /** What the mapping replaced by Proxmox's own defaults (logged, never silent). */
   readonly notes: readonly string[];
   readonly hostname: string;
+  /** Namespaces the CT's process joins (attached only): the proxy opens them, the helper setns()es. */
+  readonly joins: readonly NamespaceJoin[];
+  /** The CT runs privileged (`--unprivileged 0`): joining a namespace of the host's user namespace needs CAP_SYS_ADMIN there. */
+  readonly privileged: boolean;
+  /**
+   * Sysctls set from the host with nsenter: net.* ones in the network namespace the process joins by
+   * path (at create), and in a privileged CT the IPC ones in its IPC namespace (at start: LXC's
+   * lxc.sysctl fails there, /proc/sys being read-only under proc:mixed).
+   */
+  readonly nsSysctls: readonly NsSysctl[];
 }
 
 /** Pseudo filesystems LXC and Proxmox set up themselves: never turned into mount points. */
@@ -83,18 +96,21 @@ function relativeTarget(dest: string): string {
 }
 
 /** process → init: `--entrypoint` (pushed onto `opts`) and the lxc.* lines for env, cwd, user, rlimits, capabilities, stop signal. */
-function processLines(spec: PlanSpec, opts: string[], attached: boolean): string[] {
+function processLines(spec: PlanSpec, opts: string[], attached: boolean, joins: boolean, notes: string[]): string[] {
   const lxc: string[] = [];
-  opts.push("--entrypoint", (attached ? initArgs(spec.process.args) : spec.process.args).map(quoteInitArg).join(" "));
+  const user = spec.process.user;
+  if (user?.username !== undefined) refuse("process.user.username (give uid and gid)");
+  // joining namespaces needs CAP_SYS_ADMIN: the helper stays root and gives the child the process's user
+  const helperSetsUser = attached && joins && user !== undefined && (user.uid !== 0 || user.gid !== 0 || (user.additionalGids ?? []).length > 0);
+  const initUser = helperSetsUser ? { uid: user.uid, gid: user.gid, groups: user.additionalGids ?? [] } : undefined;
+  opts.push("--entrypoint", (attached ? initArgs(spec.process.args, initUser) : spec.process.args).map(quoteInitArg).join(" "));
   for (const [i, e] of (spec.process.env ?? []).entries()) {
     // the entry is not quoted: it may hold a credential
     if (!/^[^=\s]+=/.test(e)) throw new InvalidArgumentError(`process.env[${i}] is not KEY=VALUE`);
     lxc.push(`lxc.environment.runtime: ${noNewline("process.env", e)}`);
   }
   lxc.push(`lxc.init.cwd: ${noNewline("process.cwd", spec.process.cwd)}`);
-  const user = spec.process.user;
-  if (user) {
-    if (user.username !== undefined) refuse("process.user.username (give uid and gid)");
+  if (user && !helperSetsUser) {
     lxc.push(`lxc.init.uid: ${user.uid}`, `lxc.init.gid: ${user.gid}`);
     if (user.additionalGids && user.additionalGids.length > 0) lxc.push(`lxc.init.groups: ${user.additionalGids.join(",")}`);
   }
@@ -104,7 +120,9 @@ function processLines(spec: PlanSpec, opts: string[], attached: boolean): string
     lxc.push(`lxc.prlimit.${name.toLowerCase()}: ${r.soft}:${r.hard}`);
   }
   const bounding = spec.process.capabilities?.bounding;
-  if (bounding !== undefined) {
+  // lxc.cap.keep bounds the CT's init, the helper, which needs CAP_SYS_ADMIN for setns()
+  if (bounding !== undefined && joins) notes.push("process.capabilities: the CT keeps Proxmox's privileged set (its init joins the pod's namespaces)");
+  else if (bounding !== undefined) {
     const keep = bounding.map((c) => {
       const m = /^CAP_([A-Z_]+)$/.exec(c);
       if (!m) throw new InvalidArgumentError(`process.capabilities: ${JSON.stringify(c)} is not a capability`);
@@ -152,32 +170,46 @@ export function planContainer(input: PlanInput): Plan {
   }
   opts.push("--hostname", hostname);
 
-  // namespaces
-  for (const ns of spec.linux?.namespaces ?? []) {
-    if (ns.path !== undefined && ns.path !== "") refuse(`joining an existing ${ns.type} namespace (${ns.path})`);
+  // namespaces: joined by the helper in the CT (attached), else the CT's own
+  const joins = namespaceJoins(spec, attached);
+  const privileged = joins.length > 0 || !s.unprivileged;
+  if (joins.length > 0 && s.unprivileged) notes.push("the CT is privileged: its init joins namespaces of the host's user namespace");
+  const netJoin = joins.find((j) => j.type === "network");
+  const pod = podFacts(spec.annotations);
+  // a CRI sandbox's containers are crun's, in cgroups under the CT's: a devices cgroup may not allow
+  // more than its parent, so the CT's allows every device and crun applies each container's rules
+  if (pod.tags.length > 0 && joins.length > 0) {
+    lxc.push(`${input.unifiedCgroup === true ? "lxc.cgroup2" : "lxc.cgroup"}.devices.allow: a`);
+    notes.push("the pod's CT allows every device in its cgroup (its containers' own device rules are crun's)");
   }
-  const nsTypes = new Set((spec.linux?.namespaces ?? []).map((n) => n.type));
-  if (spec.linux?.namespaces && !nsTypes.has("network")) refuse("sharing the host's network namespace");
 
   // resources
   opts.push(...resourceOptions(spec.linux?.resources, notes));
 
   // network, storage, privileges
-  let net0 = `name=eth0,bridge=${s.bridge},ip=${s.ip}`;
-  if (s.gateway !== undefined) net0 += `,gw=${s.gateway}`;
-  opts.push("--net0", net0);
+  // a process that joins another network namespace needs no interface of the CT's
+  if (netJoin === undefined) {
+    let net0 = `name=eth0,bridge=${s.bridge},ip=${s.ip}`;
+    if (s.gateway !== undefined) net0 += `,gw=${s.gateway}`;
+    opts.push("--net0", net0);
+  }
   opts.push("--rootfs", `${s.storage}:${s.rootfsSizeGiB}${spec.root.readonly ? ",ro=1" : ""}`);
-  opts.push("--unprivileged", s.unprivileged ? "1" : "0");
+  opts.push("--unprivileged", privileged ? "0" : "1");
   opts.push("--ostype", s.ostype);
   if (s.features !== undefined) opts.push("--features", s.features);
-  opts.push("--tags", ["nexcage", ...s.tags].join(";"));
-  opts.push("--description", `${descriptionLine(input.id)}\nbundle: ${input.bundlePath}`);
+  opts.push("--tags", ["nexcage", ...s.tags, ...pod.tags].join(";"));
+  opts.push("--description", [descriptionLine(input.id), ...(pod.description !== undefined ? [pod.description] : []), `bundle: ${input.bundlePath}`].join("\n"));
 
-  if (!input.imageMappedByProxmox) lxc.push(...processLines(spec, opts, attached));
+  if (!input.imageMappedByProxmox) lxc.push(...processLines(spec, opts, attached, joins.length > 0, notes));
   else if (attached) refuse("an OCI archive mapped by Proxmox (ociImages: pct) for a container whose process is reaped through --pid-file");
+  const nsSysctls: NsSysctl[] = [];
+  const ownIpc = !joins.some((j) => j.type === "ipc");
   for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
-    if (!SYSCTL_ALLOWED.test(key)) refuse(`linux.sysctl ${key} (Proxmox allows only IPC namespace sysctls)`);
-    lxc.push(`lxc.sysctl.${key}: ${noNewline("linux.sysctl", String(value))}`);
+    const text = noNewline("linux.sysctl", String(value));
+    if (isNetSysctl(key) && netJoin !== undefined && netJoin.host !== true) nsSysctls.push({ ns: "net", key, value: text });
+    else if (SYSCTL_ALLOWED.test(key) && ownIpc && privileged && attached) nsSysctls.push({ ns: "ipc", key, value: text });
+    else if (SYSCTL_ALLOWED.test(key) && ownIpc) lxc.push(`lxc.sysctl.${key}: ${text}`);
+    else refuse(`linux.sysctl ${key} (Proxmox allows only IPC namespace sysctls, in the CT's own IPC namespace; net.* ones only with a network namespace path)`);
   }
 
   // mounts
@@ -186,12 +218,20 @@ export function planContainer(input: PlanInput): Plan {
     const type = m.type ?? "";
     const options = m.options ?? [];
     const isBind = type === "bind" || options.includes("bind") || options.includes("rbind");
-    if (STANDARD_MOUNTS.has(m.destination.replace(/\/+$/, "")) || PSEUDO_TYPES.has(type)) continue;
+    const dest = m.destination.replace(/\/+$/, "");
+    // a bind over /dev/shm is the pod's shared memory (a host directory the CRI gives each container of the pod)
+    const shm = isBind && dest === "/dev/shm";
+    if (!shm && (STANDARD_MOUNTS.has(dest) || PSEUDO_TYPES.has(type))) continue;
     const ro = options.includes("ro");
     if (isBind) {
       if (m.source === undefined || !m.source.startsWith("/")) refuse(`bind mount with a relative source (${JSON.stringify(m.source)})`);
       const source = noNewline("mount source", m.source);
       if (/[,=\s\0-\x1f\x7f]/.test(source)) refuse(`bind mount source with ',', '=', white space or control characters (${JSON.stringify(source)})`);
+      if (shm) {
+        // over LXC's own /dev/shm, after autodev (an mpN would be hidden under it)
+        lxc.push(`lxc.mount.entry: ${source} dev/shm none bind${ro ? ",ro" : ""},create=dir 0 0`);
+        continue;
+      }
       if (input.isDirectory(source)) {
         opts.push(`--mp${mp}`, `${source},mp=${checkedDestination(m.destination)}${ro ? ",ro=1" : ""}`);
         mp += 1;
@@ -216,5 +256,5 @@ export function planContainer(input: PlanInput): Plan {
   for (const key of ["apparmorProfile", "selinuxLabel", "noNewPrivileges", "oomScoreAdj"]) {
     if (proc.process?.[key] !== undefined) notes.push(`process.${key} replaced by Proxmox's container profile`);
   }
-  return { createOptions: opts, lxcLines: lxc, notes, hostname };
+  return { createOptions: opts, lxcLines: lxc, notes, hostname, joins, privileged, nsSysctls };
 }

@@ -2,10 +2,11 @@ import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BackendError } from "../../../errors.js";
-import { start } from "../../../exec/run.js";
+import { run, start } from "../../../exec/run.js";
 import { firstExisting, nativeDirs, SINGLE_BINARY } from "../../../install/layout.js";
 import { isSameLiveProcess, readProcStat } from "../../../proc/stat.js";
-import { HELPER_FILE, proxyArgs, SOCKET_FILE } from "./mapping.js";
+import type { NamespaceJoin, NsSysctl } from "../pod.js";
+import { HELPER_FILE, proxyArgs, SOCKET_FILE, sysctlArgs } from "./mapping.js";
 
 /**
  * The side effects of the attached mode: the per-CT directory, the proxy left behind for the
@@ -27,6 +28,8 @@ export interface AttachRecord {
   /** `<runDir>/<vmid>-<digest>`. */
   readonly dir: string;
   readonly proxy?: LiveProcess;
+  /** Sysctls of the CT's own IPC namespace, set at start (a privileged CT: see Plan.nsSysctls). */
+  readonly sysctls?: readonly NsSysctl[];
 }
 
 export function readAttach(containerDir: string): AttachRecord | undefined {
@@ -69,12 +72,12 @@ export function prepareAttachDir(runDir: string, dir: string, helper: string): v
  * there, then gives the socket to the CT process's host owner. The proxy is our child and is left
  * behind: when we exit, the caller's subreaper (containerd's shim) becomes its parent and reaps it.
  */
-export async function launchProxy(helper: string, dir: string, owner: { uid: number; gid: number }, consoleSocket: string | undefined): Promise<LiveProcess> {
+export async function launchProxy(helper: string, dir: string, owner: { uid: number; gid: number }, consoleSocket: string | undefined, joins: readonly NamespaceJoin[]): Promise<LiveProcess> {
   const socket = join(dir, SOCKET_FILE);
   // With a terminal the pty is the process's stdio, and our stdout is a pipe the shim reads to its
   // end (go-runc's create without IO): the proxy must not hold it then.
   const stdio = consoleSocket === undefined ? ({ stdin: "inherit", output: "inherit" } as const) : {};
-  const running = start(helper, proxyArgs(socket, consoleSocket), stdio);
+  const running = start(helper, proxyArgs(socket, consoleSocket, joins), stdio);
   let exited: string | undefined;
   void running.done.then((r) => {
     exited = r.spawnError ? r.spawnError.message : r.signal ? `killed by ${r.signal}` : r.stderr || `exit status ${r.exitCode}`;
@@ -93,6 +96,14 @@ export async function launchProxy(helper: string, dir: string, owner: { uid: num
   const stat = running.pid !== undefined ? readProcStat(running.pid) : undefined;
   if (running.pid === undefined || stat === undefined) throw new BackendError(`the stdio proxy ${helper} exited at once`);
   return { pid: running.pid, startTime: stat.startTime };
+}
+
+/** Sets sysctls of one namespace type in the namespace at `nsPath`, from the host. */
+export async function setSysctls(sysctls: readonly NsSysctl[], ns: NsSysctl["ns"], nsPath: string, timeoutMs: number): Promise<void> {
+  for (const s of sysctls.filter((x) => x.ns === ns)) {
+    const r = await run("nsenter", sysctlArgs(s, nsPath), { timeoutMs });
+    if (r.exitCode !== 0) throw new BackendError(`linux.sysctl ${s.key}: ${r.spawnError?.message ?? (r.stderr.trim() || `nsenter exit status ${r.exitCode ?? r.signal}`)}`);
+  }
 }
 
 export function alive(p: LiveProcess | undefined): boolean {

@@ -8,6 +8,8 @@ import { writePidFile } from "../../pid-file.js";
 import { parsePlanSpec } from "../../proxmox/plan-spec.js";
 import { crashPoint } from "../../../crash-point.js";
 import { childrenOf, processesInPidNamespaceOf } from "../pid-namespace.js";
+import type { Plan } from "../plan.js";
+import type { NsSysctl } from "../pod.js";
 import type { LxcRef } from "../ref.js";
 import type { ProxmoxLxcSettings } from "../settings.js";
 import { alive, dropAttach, findCtInit, launchProxy, prepareAttachDir, readAttach, setFrozen, writeAttach, type AttachRecord } from "./attached.js";
@@ -31,7 +33,9 @@ export function attachOf(h: Handle<LxcRef>): AttachRecord | undefined {
   if (typeof a !== "object" || a === null || typeof (a as { dir?: unknown }).dir !== "string") return undefined;
   const p: unknown = (a as { proxy?: unknown }).proxy;
   const proxy = typeof p === "object" && p !== null && typeof (p as { pid?: unknown }).pid === "number" && typeof (p as { startTime?: unknown }).startTime === "string" ? (p as AttachRecord["proxy"]) : undefined;
-  return { dir: (a as { dir: string }).dir, ...(proxy !== undefined ? { proxy } : {}) };
+  const sysctls: unknown = (a as { sysctls?: unknown }).sysctls;
+  const valid = Array.isArray(sysctls) && sysctls.every((x: { ns?: unknown; key?: unknown; value?: unknown }) => x.ns === "ipc" && typeof x.key === "string" && typeof x.value === "string");
+  return { dir: (a as { dir: string }).dir, ...(proxy !== undefined ? { proxy } : {}), ...(valid ? { sysctls: sysctls as NsSysctl[] } : {}) };
 }
 
 /** After `pct create`: records and makes `<runDir>/<vmid>-<digest>` and returns the lxc lines that mount it. */
@@ -44,17 +48,22 @@ export function beginAttach(s: ProxmoxLxcSettings, req: CreateRequest, vmid: num
   return attachMountLines(dir);
 }
 
-/** Once the CT is configured: the proxy with our stdio, recorded, and its pid in the caller's pid file. */
-export async function launchAttached(s: ProxmoxLxcSettings, req: CreateRequest): Promise<AttachRecord> {
+/**
+ * Once the CT is configured: the proxy with our stdio and the namespaces the CT's process joins,
+ * recorded, and its pid in the caller's pid file.
+ */
+export async function launchAttached(s: ProxmoxLxcSettings, req: CreateRequest, plan: Pick<Plan, "privileged" | "joins" | "nsSysctls">): Promise<AttachRecord> {
   const a = readAttach(req.dir);
   if (a === undefined) throw new BackendError("internal error: attached create without its record");
   const user = parsePlanSpec(req.bundle.spec).process.user;
-  const owner = hostOwner(user?.uid ?? 0, user?.gid ?? 0, s.unprivileged);
-  const proxy = await launchProxy(findCtInit(s.ctInit), a.dir, owner, req.consoleSocket);
-  writeAttach(req.dir, { ...a, proxy });
+  const owner = hostOwner(user?.uid ?? 0, user?.gid ?? 0, !plan.privileged);
+  const proxy = await launchProxy(findCtInit(s.ctInit), a.dir, owner, req.consoleSocket, plan.joins);
+  const sysctls = plan.nsSysctls.filter((x) => x.ns === "ipc");
+  const done: AttachRecord = { ...a, proxy, ...(sysctls.length > 0 ? { sysctls } : {}) };
+  writeAttach(req.dir, done);
   crashPoint("proxmox-lxc:proxy-started");
   writePidFile(req.pidFile, proxy.pid);
-  return { ...a, proxy };
+  return done;
 }
 
 /** After `pct start`: the host pid of the container's process, the helper's child (the helper itself if that has already exited). */

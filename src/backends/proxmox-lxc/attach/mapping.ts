@@ -1,4 +1,5 @@
 import type { Status } from "../../../names.js";
+import type { NamespaceJoin, NsSysctl } from "../pod.js";
 import { dirDigest } from "./dir-digest.js";
 
 /**
@@ -49,14 +50,35 @@ export function attachMountLines(hostDir: string): string[] {
   ];
 }
 
-/** Pure: the CT's init command: the helper, which runs `args` as its child with the handed-over stdio. */
-export function initArgs(args: readonly string[]): string[] {
-  return [`${CT_ATTACH_DIR}/${HELPER_FILE}`, "init", `${CT_ATTACH_DIR}/${SOCKET_FILE}`, ...args];
+/** The user the helper gives its child (when the helper itself must stay root: to join namespaces). */
+export interface InitUser {
+  readonly uid: number;
+  readonly gid: number;
+  readonly groups: readonly number[];
 }
 
-/** Pure: the proxy's argv (after the helper's path); with a console socket it makes a pty and sends the master there. */
-export function proxyArgs(socket: string, consoleSocket: string | undefined): string[] {
-  return ["proxy", socket, ...(consoleSocket !== undefined ? [consoleSocket] : [])];
+/**
+ * Pure: the CT's init command: the helper, which runs `args` as its child with the handed-over
+ * stdio (as `user`, when given: `-u UID GID GROUPS`, "-" for no groups).
+ */
+export function initArgs(args: readonly string[], user?: InitUser): string[] {
+  const as = user !== undefined ? ["-u", String(user.uid), String(user.gid), user.groups.length > 0 ? user.groups.join(",") : "-"] : [];
+  return [`${CT_ATTACH_DIR}/${HELPER_FILE}`, "init", ...as, `${CT_ATTACH_DIR}/${SOCKET_FILE}`, ...args];
+}
+
+const NS_WORD: Readonly<Record<NamespaceJoin["type"], string>> = { network: "net", ipc: "ipc", uts: "uts" };
+
+/**
+ * Pure: the proxy's argv (after the helper's path): the namespaces it opens at once and hands to
+ * the CT's init with the stdio; with a console socket it makes a pty and sends the master there.
+ */
+export function proxyArgs(socket: string, consoleSocket: string | undefined, joins: readonly NamespaceJoin[] = []): string[] {
+  return ["proxy", ...joins.flatMap((j) => ["-n", `${NS_WORD[j.type]}=${j.path}`]), socket, ...(consoleSocket !== undefined ? [consoleSocket] : [])];
+}
+
+/** Pure: argv of `nsenter` that sets one sysctl in a namespace given by path (the pod's network, the CT's IPC). */
+export function sysctlArgs(s: NsSysctl, nsPath: string): string[] {
+  return [`--${s.ns}=${nsPath}`, "--", "sysctl", "-q", "-w", `${s.key}=${s.value}`];
 }
 
 /** Pure: argv for `exec -t`: the helper makes the pty (master to the console socket) and becomes `program args`. */
