@@ -374,7 +374,7 @@ describe(`proxmox-vm in a real guest (${accel})`, () => {
     const vmid = vmids.get(id) ?? (existsSync(join(root, id, "state.json")) ? vmidOf(id) : undefined);
     if (vmid === undefined) return `${id}: no VM recorded`;
     const status = await qm(["status", String(vmid), "--verbose"]);
-    const log = textOr(join(simRoot, "var/run/qemu-server", `${vmid}.serial0.log`)) ?? "(no serial log)";
+    const log = textOr(join(simRoot, "var/run/qemu-server", `${vmid}.serial0.log`)) || "(no serial log)";
     const tail = log.replace(/\r/g, "").split("\n").slice(-40).join("\n");
     return `${id} (VM ${vmid}, load ${readFileSync("/proc/loadavg", "utf8").trim()}):\nqm status: ${status.stdout.trim().replace(/\n/g, "; ")} ${status.stderr.trim()}\nserial0, last lines:\n${tail}`;
   }
