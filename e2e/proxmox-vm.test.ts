@@ -436,10 +436,11 @@ describe(`proxmox-vm in a real guest (${accel})`, () => {
     expect(pids.length).toBeGreaterThan(0);
     const comms = await nr(["exec", life, "/bin/sh", "-c", `for p in ${pids.join(" ")}; do cat /proc/$p/comm; done`]);
     expect(comms.stdout.split("\n")).toContain("sh"); // the bundle's /bin/sh is among them
-    // the table is the guest's ps -ef (the host's would show other processes under those numbers), narrowed to those pids
+    // the table is the guest's ps -ef (the host's would show other processes under those numbers), narrowed to
+    // those pids; its UID column names the guest's user 1000 (cloud-init's default user in this image)
     const table = (await nr(["ps", life])).stdout.trimEnd().split("\n");
     expect(table[0]).toMatch(/^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD$/);
-    expect(table.slice(1).some((l) => /^1000\s+\d+\s+1\s.*\/bin\/sh -c echo "uid=/.test(l)), table.join("\n")).toBe(true);
+    expect(table.slice(1).some((l) => /^\S+\s+\d+\s+1\s.*\/bin\/sh -c echo "uid=/.test(l)), table.join("\n")).toBe(true);
     expect(table.slice(1).map((l) => l.trim().split(/\s+/)[1])).not.toContain("1"); // the guest's systemd is not the container's
     const custom = (await nr(["ps", life, "-o", "pid,comm"])).stdout.trimEnd().split("\n");
     expect(custom[0]).toMatch(/^\s*PID COMMAND$/);
