@@ -442,8 +442,8 @@ describe(`proxmox-vm in a real guest (${accel})`, () => {
     expect(table[0]).toMatch(/^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD$/);
     expect(table.slice(1).some((l) => /^\S+\s+\d+\s+1\s.*\/bin\/sh -c echo "uid=/.test(l)), table.join("\n")).toBe(true);
     expect(table.slice(1).map((l) => l.trim().split(/\s+/)[1])).not.toContain("1"); // the guest's systemd is not the container's
-    const custom = (await nr(["ps", life, "-o", "pid,comm"])).stdout.trimEnd().split("\n");
-    expect(custom[0]).toMatch(/^\s*PID COMMAND$/);
+    const custom = (await nr(["ps", life, "-eo", "pid,comm"])).stdout.trimEnd().split("\n");
+    expect(custom[0]).toMatch(/^\s*PID COMMAND$/); // ps(1) options as given, as runc passes them (without -e: only processes of its terminal)
     expect(custom.slice(1).map((l) => l.trim().split(/\s+/)[1])).toContain("sh");
   }, 600_000);
 
