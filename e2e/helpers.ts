@@ -67,6 +67,8 @@ export interface NexcageOptions {
   env?: Record<string, string | undefined>;
   /** SIGKILL after this long (default 60 s). */
   timeoutMs?: number;
+  /** Told nexcage's pid once it runs (to signal it). */
+  onSpawn?: (pid: number) => void;
 }
 
 export async function nexcage(root: string, args: string[], opts: NexcageOptions = {}): Promise<Run> {
@@ -74,8 +76,8 @@ export async function nexcage(root: string, args: string[], opts: NexcageOptions
   if (opts.config) globals.push("--config", opts.config);
   // NEXCAGE_E2E_BINARY: run the suites against a single binary (e.g. /usr/bin/nexcage) instead of node + the bundle
   const binary = process.env["NEXCAGE_E2E_BINARY"];
-  if (binary) return captured(binary, [...globals, ...args], opts.cwd, opts.env, opts.timeoutMs);
-  return captured(opts.node ?? process.execPath, [NEXCAGE, ...globals, ...args], opts.cwd, opts.env, opts.timeoutMs);
+  if (binary) return captured(binary, [...globals, ...args], opts.cwd, opts.env, opts.timeoutMs, opts.onSpawn);
+  return captured(opts.node ?? process.execPath, [NEXCAGE, ...globals, ...args], opts.cwd, opts.env, opts.timeoutMs, opts.onSpawn);
 }
 
 /**
@@ -101,12 +103,13 @@ export function nexcageFor(variant: Variant, root: string): (args: string[], ext
   return (args, extra = {}) => nexcage(root, args, { config, node: variant.node, ...extra });
 }
 
-async function captured(file: string, argv: string[], cwd?: string, env?: Record<string, string | undefined>, timeoutMs = 60_000): Promise<Run> {
+async function captured(file: string, argv: string[], cwd?: string, env?: Record<string, string | undefined>, timeoutMs = 60_000, onSpawn?: (pid: number) => void): Promise<Run> {
   outputs ??= tempDir("out");
   const r = await runToFiles(file, argv, {
     dir: outputs,
     cwd,
     timeoutMs,
+    onSpawn,
     env: { ...process.env, ...ENV, NEXCAGE_CONFIG: undefined, NEXCAGE_CRUN_DRIVER: undefined, ...env },
   });
   return r;
@@ -120,7 +123,7 @@ async function captured(file: string, argv: string[], cwd?: string, env?: Record
 export async function runToFiles(
   file: string,
   argv: string[],
-  opts: { dir: string; timeoutMs: number; cwd?: string; env: Record<string, string | undefined> },
+  opts: { dir: string; timeoutMs: number; cwd?: string; env: Record<string, string | undefined>; onSpawn?: (pid: number) => void },
 ): Promise<Run> {
   const tag = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
   const out = join(opts.dir, `${tag}.out`);
@@ -132,6 +135,7 @@ export async function runToFiles(
   try {
     code = await new Promise<number>((resolve, reject) => {
       const child = spawn(file, argv, { cwd: opts.cwd, env: opts.env, stdio: ["ignore", outFd, errFd] });
+      if (child.pid !== undefined) opts.onSpawn?.(child.pid);
       const timer = setTimeout(() => {
         timedOut = true;
         child.kill("SIGKILL");

@@ -196,7 +196,7 @@ describe("proxmox-vm through qm", () => {
     ["a storage that does not exist", { storage: "nope" }, /^create failed: storage 'nope' does not exist on this Proxmox node/],
     ["a template that does not exist", { template: base + 97 }, new RegExp(`^create failed: template VM ${base + 97} does not exist on this node: check backends\\.proxmox-vm\\.template$`)],
     ["a linked clone of disks that cannot be linked", { fullClone: false }, /^create failed: the template's disk ctstore:\d+\/vm-\d+-disk-0\.raw cannot be cloned linked: set backends\.proxmox-vm\.fullClone to true$/],
-    ["qm set failing after the clone (a gateway Proxmox rejects)", { gateway: "300.1.1.1" }, /^create failed: qm rejected the parameters: ipconfig0: /],
+    ["a gateway Proxmox would reject only after the clone", { gateway: "300.1.1.1" }, /backends\.proxmox-vm\.gateway.*an IPv4 address/],
     ["a disk image that does not exist", { template: undefined, image: "/nonexistent/disk.qcow2" }, /^create failed: disk image \/nonexistent\/disk\.qcow2 not found: check backends\.proxmox-vm\.image$/],
     ["a snippet directory that does not exist", { snippetDir: "/nonexistent/snippets" }, /^create failed: cannot write the cloud-init snippet into \/nonexistent\/snippets \(ENOENT\): check backends\.proxmox-vm\.snippetDir$/],
   ])("a failing create (%s) rolls back: no VM, no disks, no snippet, no record", async (_name, over, message) => {
@@ -341,20 +341,21 @@ describe("proxmox-vm through qm", () => {
 
 /**
  * A guest that boots: the Debian image of test/sim/guest as a template VM with the guest agent, so
- * the bundle's process really runs in a VM. Three guests, booted in parallel in beforeAll (each costs
- * a minute or two of CPU under TCG): the life cycle with exec, ps and a reboot; `run` in the
- * foreground with its exit code; SIGTERM as a clean shutdown the process sees.
+ * the bundle's process really runs in a VM. Three guests (one vCPU each: an SMP guest under TCG on
+ * a loaded host is much slower), booted in parallel in beforeAll (each costs a minute or two of
+ * CPU under TCG): `run` in the foreground, its SIGTERM a clean shutdown and its exit code the
+ * process's; the life cycle with exec, ps and a reboot; kill TERM as a clean shutdown the process sees.
  */
 const accel = await guestAccel();
 describe(`proxmox-vm in a real guest (${accel})`, () => {
   const REAL = base + 98;
   const real = configFile(settings({ template: REAL, agent: true, shutdownTimeoutSeconds: 240 }));
   // a guest's shutdown or boot under TCG on a loaded machine takes minutes
-  const nr = (args: string[]) => nexcage(root, args, { config: real, env, timeoutMs: 900_000 });
+  const nr = (args: string[], timeoutMs = 900_000, onSpawn?: (pid: number) => void) => nexcage(root, args, { config: real, env, timeoutMs, onSpawn });
   /** what the process saw, written where exec can read it */
   const OBSERVE = 'echo "uid=$(id -u) gid=$(id -g) cwd=$(pwd) nofile=$(ulimit -n) host=$(hostname) greeting=$GREETING args=$0,$1" > /tmp/observed';
-  const lifeBundle = () => appBundle((s) => {
-    s["process"].args = ["/bin/sh", "-c", `${OBSERVE}; trap 'exit 42' TERM; while :; do sleep 1; done`, "first", "two words"];
+  const guestBundle = (onTerm: number) => appBundle((s) => {
+    s["process"].args = ["/bin/sh", "-c", `${OBSERVE}; trap 'exit ${onTerm}' TERM; while :; do sleep 1; done`, "first", "two words"];
     s["process"].env = ["PATH=/usr/bin:/bin", "GREETING=hello world"];
     s["process"].cwd = "/tmp";
     s["process"].rlimits = [{ type: "RLIMIT_NOFILE", soft: 1234, hard: 2345 }];
@@ -364,14 +365,30 @@ describe(`proxmox-vm in a real guest (${accel})`, () => {
   const term = cleanup.nexcage(root, "vm-real-term");
   const fg = cleanup.nexcage(root, "vm-real-run");
   let foreground: Promise<{ code: number | null; stderr: string }>;
+  let foregroundPid = 0;
+  /** VMIDs by container id, kept for the report of a guest that failed (the record goes with the container) */
+  const vmids = new Map<string, number>();
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /** What a guest was doing: qm's status of it and the end of its serial console (the stand-in logs serial0 next to its socket). */
+  async function guestReport(id: string): Promise<string> {
+    const vmid = vmids.get(id) ?? (existsSync(join(root, id, "state.json")) ? vmidOf(id) : undefined);
+    if (vmid === undefined) return `${id}: no VM recorded`;
+    const status = await qm(["status", String(vmid), "--verbose"]);
+    const log = textOr(join(simRoot, "var/run/qemu-server", `${vmid}.serial0.log`)) || "(no serial log)";
+    const tail = log.replace(/\r/g, "").split("\n").slice(-40).join("\n");
+    return `${id} (VM ${vmid}, load ${readFileSync("/proc/loadavg", "utf8").trim()}):\nqm status: ${status.stdout.trim().replace(/\n/g, "; ")} ${status.stderr.trim()}\nserial0, last lines:\n${tail}`;
+  }
   /** the agent answers once the guest has booted; the process runs once cloud-init has started it */
   async function ready(id: string): Promise<void> {
     for (let i = 0; i < 200; i++) {
       const r = await nr(["exec", id, "/bin/cat", "/tmp/observed"]);
-      if (r.code === 0 && r.stdout !== "") return;
+      if (r.code === 0 && r.stdout !== "") {
+        vmids.set(id, vmidOf(id));
+        return;
+      }
       await sleep(3000);
     }
+    throw new Error(`${id}: the process did not come up in the guest\n${await guestReport(id)}`);
   }
   const exitRecorded = (id: string) => textOr(join(root, id, "proxmox-vm.exit"));
 
@@ -380,11 +397,23 @@ describe(`proxmox-vm in a real guest (${accel})`, () => {
     const made = await qm(["create", String(REAL), "--name", "debian-12", "--memory", "512", "--agent", "1", "--net0", "virtio,bridge=vmbr0", "--scsihw", "virtio-scsi-pci", "--scsi0", `ctstore:0,import-from=${image}`, "--ide2", "ctstore:cloudinit", "--boot", "order=scsi0", "--serial0", "socket"]);
     expect(made.exitCode, made.stderr).toBe(0);
     expect((await qm(["template", String(REAL)])).exitCode).toBe(0);
-    const [a, b] = await Promise.all([nr(["run", "-d", "-b", lifeBundle(), life]), nr(["run", "-d", "-b", lifeBundle(), term])]);
+    const [a, b] = await Promise.all([nr(["run", "-d", "-b", guestBundle(42), life]), nr(["run", "-d", "-b", guestBundle(42), term])]);
     expect(a, a.stderr).toMatchObject({ code: 0 });
     expect(b, b.stderr).toMatchObject({ code: 0 });
-    foreground = nr(["run", "-b", appBundle((s) => (s["process"].args = ["/bin/sh", "-c", "echo out-line; exit 3"])), fg]);
-    await Promise.all([ready(life), ready(term)]);
+    // its whole life in one call: the boot of three guests, then the shutdown of its own
+    foreground = nr(["run", "-b", guestBundle(3), fg], 1_500_000, (pid) => (foregroundPid = pid));
+    await Promise.all([ready(life), ready(term), ready(fg)]);
+  }, 1_200_000);
+
+  it("run in the foreground: its SIGTERM is a clean guest shutdown (not the end of QEMU), and it exits with the process's exit code once the guest has powered off", async () => {
+    const qemu = (await state(fg)).pid as number;
+    expect(cmdline(qemu)[0]).toBe("kvm");
+    process.kill(foregroundPid, "SIGTERM");
+    const r = await foreground;
+    expect(r, `${r.stderr}\n${await guestReport(fg)}`).toMatchObject({ code: 3 }); // the trap's: the process saw SIGTERM
+    expect(gone(qemu)).toBe(true);
+    expect(existsSync(join(root, fg))).toBe(false); // run removes the container when it ends
+    expect(existsSync(join(confDir, `${vmids.get(fg)}.conf`))).toBe(false);
   }, 900_000);
 
   it("the process runs in the guest with its args, env, cwd, user, rlimits and hostname (seen from inside through the agent)", async () => {
@@ -407,6 +436,15 @@ describe(`proxmox-vm in a real guest (${accel})`, () => {
     expect(pids.length).toBeGreaterThan(0);
     const comms = await nr(["exec", life, "/bin/sh", "-c", `for p in ${pids.join(" ")}; do cat /proc/$p/comm; done`]);
     expect(comms.stdout.split("\n")).toContain("sh"); // the bundle's /bin/sh is among them
+    // the table is the guest's ps -ef (the host's would show other processes under those numbers), narrowed to
+    // those pids; its UID column names the guest's user 1000 (cloud-init's default user in this image)
+    const table = (await nr(["ps", life])).stdout.trimEnd().split("\n");
+    expect(table[0]).toMatch(/^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD$/);
+    expect(table.slice(1).some((l) => /^\S+\s+\d+\s+1\s.*\/bin\/sh -c echo "uid=/.test(l)), table.join("\n")).toBe(true);
+    expect(table.slice(1).map((l) => l.trim().split(/\s+/)[1])).not.toContain("1"); // the guest's systemd is not the container's
+    const custom = (await nr(["ps", life, "-eo", "pid,comm"])).stdout.trimEnd().split("\n");
+    expect(custom[0]).toMatch(/^\s*PID COMMAND$/); // ps(1) options as given, as runc passes them (without -e: only processes of its terminal)
+    expect(custom.slice(1).map((l) => l.trim().split(/\s+/)[1])).toContain("sh");
   }, 600_000);
 
   it("a reboot ends the container (runc's answer): the guest powers off after it, the container is stopped", async () => {
@@ -418,7 +456,7 @@ describe(`proxmox-vm in a real guest (${accel})`, () => {
       await sleep(3000);
       s = await state(life);
     }
-    expect(s).toMatchObject({ status: "stopped", pid: 0 });
+    expect(s, s.status === "stopped" ? "" : await guestReport(life)).toMatchObject({ status: "stopped", pid: 0 });
     expect((await qm(["status", String(vmid)])).stdout.trim()).toBe("status: stopped");
     expect(exitRecorded(life)).toBe("42"); // the reboot stopped the service with SIGTERM, which the process trapped
     expect((await nr(["delete", life])).code).toBe(0);
@@ -429,7 +467,8 @@ describe(`proxmox-vm in a real guest (${accel})`, () => {
     const vmid = vmidOf(term);
     const pid = (await state(term)).pid as number;
     const snippet = rec(term).nexcage.ref.snippet as string;
-    expect((await nr(["kill", term, "TERM"])).code).toBe(0);
+    const k = await nr(["kill", term, "TERM"]);
+    expect(k, `${k.stderr}\n${await guestReport(term)}`).toMatchObject({ code: 0 });
     expect(gone(pid)).toBe(true); // qm shutdown waited for the guest to power off
     expect(await state(term)).toMatchObject({ status: "stopped", pid: 0 });
     expect(exitRecorded(term)).toBe("42");
@@ -439,9 +478,4 @@ describe(`proxmox-vm in a real guest (${accel})`, () => {
     expect(existsSync(snippet)).toBe(false);
   }, 600_000);
 
-  it("run in the foreground exits with the process's exit code, once the guest has powered off", async () => {
-    const r = await foreground;
-    expect(r, r.stderr).toMatchObject({ code: 3 });
-    expect(existsSync(join(root, fg))).toBe(false); // run removes the container when it ends
-  }, 600_000);
 });

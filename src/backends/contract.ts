@@ -147,6 +147,11 @@ export interface Backend<Ref extends AnyRef = AnyRef> {
   exec?(h: Handle<Ref>, req: ExecRequest): Promise<ExitCode>;
   /** Host pids of the container's processes. */
   ps?(h: Handle<Ref>): Promise<number[]>;
+  /**
+   * For `ps` in table format when the processes are not host processes (a VM's guest): ps(1) run
+   * where they are, with `psOptions`, unfiltered, and the container's pids there. Absent: the host's ps.
+   */
+  psTable?(h: Handle<Ref>, psOptions: readonly string[]): Promise<{ pids: number[]; text: string }>;
   pause?(h: Handle<Ref>): Promise<void>;
   resume?(h: Handle<Ref>): Promise<void>;
   /** Resource update: runc's update flags, already validated, and `-r -` reads our stdin. */

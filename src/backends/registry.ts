@@ -98,3 +98,12 @@ export function hostProcessProbe(backend: BackendName, h: Handle<AnyRef>): Probe
 export function signalsInitItself(backend: BackendName, h: Pick<Handle, "pid">, status: Status, all: boolean): boolean {
   return !all && REGISTRY[backend].initIsHostProcess && (status === "created" || status === "running") && h.pid > 0;
 }
+
+/**
+ * Pure: whether `run` in the foreground forwards its signals to the init's host pid. Otherwise they
+ * go through the backend's kill, as `nexcage kill` sends them: a VM's pid is its QEMU, which a
+ * SIGINT would end at once, where the backend's kill shuts the guest down.
+ */
+export function foregroundSignalsInit(backend: BackendName): boolean {
+  return REGISTRY[backend].initIsHostProcess;
+}

@@ -184,6 +184,16 @@ export class Runtime {
     });
   }
 
+  /** ps in table format: the pids, and ps(1)'s text where they live when that is not the host (else the caller runs the host's). */
+  async psTable(id: string, psOptions: readonly string[]): Promise<{ pids: number[]; text?: string }> {
+    return this.core.withLiveRecord(id, async (rec, live) => {
+      transition("ps", id, live.status);
+      const b = await this.core.backendFor(rec, "ps");
+      const h = this.core.handle(rec);
+      return b.psTable ? b.psTable(h, psOptions) : { pids: await b.ps!(h) };
+    });
+  }
+
   async pause(id: string): Promise<void> {
     await this.changeStatus(id, "pause", (b, h) => b.pause!(h));
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { signalsInitItself } from "../../src/backends/registry.js";
+import { foregroundSignalsInit, signalsInitItself } from "../../src/backends/registry.js";
 import type { BackendName, Status } from "../../src/names.js";
 
 describe("signalsInitItself: which kills skip the runtime", () => {
@@ -23,5 +23,17 @@ describe("signalsInitItself: which kills skip the runtime", () => {
     ["proxmox-vm", "running", false, 4242, false],
   ])("%s %s all=%s pid=%d -> %s", (backend, status, all, pid, expected) => {
     expect(signalsInitItself(backend, { pid }, status, all)).toBe(expected);
+  });
+});
+
+describe("foregroundSignalsInit: where run in the foreground sends its signals", () => {
+  it.each<[BackendName, boolean]>([
+    ["crun", true],
+    ["runc", true],
+    // a CT's init and a VM's QEMU: through the backend's kill (a VM's SIGTERM/SIGINT is a clean shutdown, not QEMU's end)
+    ["proxmox-lxc", false],
+    ["proxmox-vm", false],
+  ])("%s -> to the init's host pid: %s", (backend, expected) => {
+    expect(foregroundSignalsInit(backend)).toBe(expected);
   });
 });

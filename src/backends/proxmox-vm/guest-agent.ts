@@ -1,5 +1,6 @@
 import { execProcess, execResult, guestArgv, parseExecPid, parseExecStatus, parsePids, PS_ARGV, qmGuestExecArgs, type ExecStatus, type ProcessDefaults } from "./guest-exec.js";
 import type { ExecRequest } from "../contract.js";
+import { BackendError } from "../../errors.js";
 
 /** Runs one qm call (argv without `qm`), failing with a QmError for `what`. */
 export type Qm = (args: readonly string[], what: string) => Promise<string>;
@@ -49,5 +50,13 @@ export class GuestAgent {
   async ps(): Promise<number[]> {
     const s = await this.wait(await this.spawn(PS_ARGV, "ps failed"), "ps failed");
     return s.exitcode === 0 ? parsePids(s.out) : [];
+  }
+
+  /** The guest's own ps(1) table (all of it: the caller narrows it to the pids) and the service's pids. */
+  async psTable(psOptions: readonly string[]): Promise<{ pids: number[]; text: string }> {
+    const pids = await this.ps();
+    const s = await this.wait(await this.spawn(["ps", ...psOptions], "ps failed"), "ps failed");
+    if (s.exitcode !== 0) throw new BackendError(`ps failed: ps in the guest exited with ${s.exitcode}: ${s.err.trim()}`);
+    return { pids, text: s.out };
   }
 }

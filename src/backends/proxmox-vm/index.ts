@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { crashPoint } from "../../crash-point.js";
+import { isSameLiveProcess, readProcStat } from "../../proc/stat.js";
 import { BackendError, NotRunningError, UnsupportedError } from "../../errors.js";
 import type { Signal } from "../../oci/signals.js";
 import type { BackendContext, Created, CreateRequest, ExecRequest, ExitCode, Handle, Probe } from "../contract.js";
@@ -29,6 +30,9 @@ const EXIT = "proxmox-vm.exit";
 /** The bundle's process (args, env, cwd, user): what exec starts from, as runc's does. */
 const PROCESS = "proxmox-vm.process.json";
 const POLL_MS = 1000;
+/** Between `qm status` calls when the VM runs and its QEMU is not (or no longer) the process watched. */
+const QM_POLL_MS = 5000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * An OCI container as a Proxmox VM: cloned from a template VM or created from a disk image, sized
@@ -186,8 +190,23 @@ export class ProxmoxVmBackend extends GuestBackend<VmRef> {
     const { pid } = await this.start(h);
     await onStarted({ ref: created.ref, pid });
     const vmid = created.ref.vmid;
-    while ((await this.status(vmid, "run failed"))["status"] === "running") await new Promise((r) => setTimeout(r, POLL_MS));
+    await this.untilPoweredOff(vmid, pid);
     return (await this.recordExit(vmid, req.dir)) ?? KILLED_EXIT_CODE;
+  }
+
+  /**
+   * Waits for the VM to be off: its QEMU (the host process `pid`) is watched in /proc, which costs
+   * nothing, and qm confirms once it has gone. Not `qm status` every second: on a node each one is
+   * a Perl start of about half a second of CPU, for as long as the guest runs, and under load that
+   * CPU is taken from the guest itself. A QEMU that cannot be seen here is left to qm, less often.
+   */
+  private async untilPoweredOff(vmid: number, pid: number): Promise<void> {
+    const startTime = readProcStat(pid)?.startTime;
+    for (;;) {
+      if (startTime !== undefined) while (isSameLiveProcess(pid, startTime)) await sleep(POLL_MS);
+      if ((await this.status(vmid, "run failed"))["status"] !== "running") return;
+      await sleep(QM_POLL_MS);
+    }
   }
 
   /** Through the guest agent (`qm guest exec`): the container's process settings with exec's, as runc merges them. */
@@ -211,6 +230,11 @@ export class ProxmoxVmBackend extends GuestBackend<VmRef> {
   /** Guest pids of the service's processes (through the guest agent). */
   async ps(h: Handle<VmRef>): Promise<number[]> {
     return this.agent(this.vmidOf(h)).ps();
+  }
+
+  /** The guest's ps(1) through the agent: the host's would show other processes under those pid numbers. */
+  async psTable(h: Handle<VmRef>, psOptions: readonly string[]): Promise<{ pids: number[]; text: string }> {
+    return this.agent(this.vmidOf(h)).psTable(psOptions);
   }
 
   private agent(vmid: number): GuestAgent {

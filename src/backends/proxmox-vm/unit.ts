@@ -58,7 +58,9 @@ export function renderUnit(s: AppService): string {
     "[Unit]",
     `Description=${specifiersEscaped(noControl("the container id", `nexcage OCI container ${s.id}`))}`,
     "Wants=network-online.target",
-    "After=network-online.target",
+    // cloud-init's final stage starts it (runcmd, --no-block) and runs on after that: a process that
+    // ends at once would power the guest off in the middle of it, so it starts once that stage is done
+    "After=network-online.target cloud-final.service",
     "",
     "[Service]",
     "Type=exec",

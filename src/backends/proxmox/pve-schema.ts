@@ -13,7 +13,18 @@ export const bridgeName = () => string().check(regex(/^[A-Za-z0-9_.:-]{1,15}$/, 
 export const vmid = () => int().check(minimum(100), maximum(999_999_999));
 /** Proxmox tags: `[a-z0-9_][a-z0-9_\-+.]*`. */
 export const tag = () => string().check(regex(/^[a-z0-9_][a-z0-9_\-+.]*$/, "not a valid Proxmox tag"));
-/** An IPv4 address config: `dhcp`, `manual` or an address in CIDR form. */
-export const ipv4Config = () => string().check(regex(/^(dhcp|manual|[0-9]{1,3}(\.[0-9]{1,3}){3}\/[0-9]{1,2})$/, "dhcp, manual or IPv4/CIDR"));
-export const ipv4 = () => string().check(regex(/^[0-9]{1,3}(\.[0-9]{1,3}){3}$/, "an IPv4 address"));
+/** Pure: a dotted-quad IPv4 address whose four numbers are 0-255 (what Proxmox's `ipv4` format takes). */
+export function isIpv4(v: string): boolean {
+  const parts = /^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$/.exec(v);
+  return parts !== null && parts.slice(1).every((n) => Number(n) <= 255);
+}
+/** Pure: `dhcp`, `manual` or an IPv4 address with a prefix length of 0-32 (Proxmox's `ipv4/cidr`). */
+export function isIpv4Config(v: string): boolean {
+  if (v === "dhcp" || v === "manual") return true;
+  const m = /^([^/]+)\/([0-9]{1,2})$/.exec(v);
+  return m !== null && isIpv4(m[1]!) && Number(m[2]) <= 32;
+}
+/** An IPv4 address config: `dhcp`, `manual` or an address in CIDR form. Checked here, before anything is made: qm would refuse it only once the guest exists. */
+export const ipv4Config = () => string().check(refine(isIpv4Config, { message: "dhcp, manual or IPv4/CIDR" }));
+export const ipv4 = () => string().check(refine(isIpv4, { message: "an IPv4 address" }));
 export const vmidRange = () => strictObject({ min: vmid(), max: vmid() }).check(refine((r) => r.min <= r.max, { message: "min must not exceed max" }));

@@ -13,13 +13,19 @@ export function register(program: Command, ctx: CliContext): void {
     .passThroughOptions()
     .addOption(new Option("-f, --format <format>", "table or json").choices(["table", "json"]).default("table"))
     .action(async (id: string, psOptions: string[], flags: { format: "table" | "json" }) => {
-      const pids = await (await ctx.runtime()).ps(id);
+      const runtime = await ctx.runtime();
       if (flags.format === "json") {
-        ctx.out(`${JSON.stringify(pids)}\n`);
+        ctx.out(`${JSON.stringify(await runtime.ps(id))}\n`);
         return;
       }
-      const r = await run("ps", psOptions.length > 0 ? psOptions : ["-ef"], { timeoutMs: 30_000 });
-      if (r.exitCode !== 0) throw new BackendError(`ps failed: ${(r.stderr || r.spawnError?.message || "").trim()}`);
-      ctx.out(filterPsTable(r.stdout, pids));
+      const options = psOptions.length > 0 ? psOptions : ["-ef"];
+      const { pids, text } = await runtime.psTable(id, options);
+      ctx.out(filterPsTable(text ?? (await hostPs(options)), pids));
     });
+}
+
+async function hostPs(options: readonly string[]): Promise<string> {
+  const r = await run("ps", options, { timeoutMs: 30_000 });
+  if (r.exitCode !== 0) throw new BackendError(`ps failed: ${(r.stderr || r.spawnError?.message || "").trim()}`);
+  return r.stdout;
 }

@@ -116,7 +116,7 @@ describe("proxmox-vm plan: cloud-init user-data", () => {
       "[Unit]",
       "Description=nexcage OCI container web_01",
       "Wants=network-online.target",
-      "After=network-online.target",
+      "After=network-online.target cloud-final.service",
       "",
       "[Service]",
       "Type=exec",

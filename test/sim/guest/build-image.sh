@@ -74,11 +74,12 @@ echo localhost >"$ROOT/etc/hostname"
 cat >"$ROOT/etc/cloud/cloud.cfg.d/90-nexcage-datasource.cfg" <<'EOF'
 datasource_list: [ NoCloud, None ]
 EOF
-# The image has no locales and no SSH server: nothing for cloud-init to set up there.
-cat >"$ROOT/etc/cloud/cloud.cfg.d/91-nexcage-minimal.cfg" <<'EOF'
-locale: false
-ssh_genkeytypes: []
-EOF
+# The image has no locales and no SSH server: nothing for cloud-init to set up there. The modules go
+# from cloud.cfg's lists (`locale: false` and `ssh_genkeytypes: []` would say it too, but cloud-init's
+# schema refuses both, and every boot then logs "Invalid cloud-config provided").
+UNNEEDED='ssh|locale|set-passwords|ssh-authkey-fingerprints|keys-to-console'
+[[ $(grep -cE "^ - ($UNNEEDED)\$" "$ROOT/etc/cloud/cloud.cfg") -eq 5 ]] || die "cloud.cfg does not list the modules to drop ($UNNEEDED)"
+sed -i -E "/^ - ($UNNEEDED)\$/d" "$ROOT/etc/cloud/cloud.cfg"
 # Nothing in the guest waits for the network beyond its first DHCP answer.
 mkdir -p "$ROOT/etc/systemd/system/systemd-networkd-wait-online.service.d"
 cat >"$ROOT/etc/systemd/system/systemd-networkd-wait-online.service.d/nexcage.conf" <<'EOF'
