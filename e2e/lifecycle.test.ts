@@ -229,6 +229,55 @@ describe("kill signals a crun or runc container's init itself", () => {
   });
 });
 
+describe("start releases a created crun container's init through its exec fifo", () => {
+  const root = cleanup.dir(tempDir(`root-fifo-start-${RUN}`));
+
+  it("without crun when there are no poststart hooks; through crun, which runs them, when there are", async () => {
+    const dir = cleanup.dir(tempDir("wrap-fifo"));
+    const calls = join(dir, "calls");
+    const wrapper = join(dir, "crun");
+    writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> ${calls}\nexec /usr/bin/crun "$@"\n`, { mode: 0o755 });
+    const config = configFile({ defaultBackend: "crun", backends: { crun: { path: wrapper, driver: "cli" } } });
+    const n = (args: string[]) => nexcage(root, args, { config });
+    const verbs = () => (existsSync(calls) ? readFileSync(calls, "utf8") : "").trim().split("\n").filter(Boolean).map((l) => l.split(" ").slice(6).join(" "));
+
+    const plain = cleanup.dir(makeBundle(["sh", "-c", "echo ran > /tmp/ran; sleep 1000"]));
+    const id = cleanup.nexcage(root, `fifo-${RUN}`);
+    expect((await n(["create", "--bundle", plain, id])).code).toBe(0);
+    const fifo = join(root, id, "crun", id, "exec.fifo");
+    expect(existsSync(fifo)).toBe(true);
+    expect(existsSync(join(plain, "rootfs", "tmp", "ran"))).toBe(false);
+    const before = verbs().length;
+    const s = await n(["start", id]);
+    expect(s.code, s.stderr).toBe(0);
+    expect(verbs().slice(before)).toEqual([]);
+    // the process ran, the fifo is gone as crun's start leaves it, and crun itself sees it running
+    expect(await waitFor(async () => existsSync(join(plain, "rootfs", "tmp", "ran")))).toBe(true);
+    expect(existsSync(fifo)).toBe(false);
+    expect(JSON.parse((await n(["state", id])).stdout).status).toBe("running");
+    const crunState = await new Promise<string>((resolve) => {
+      const c = spawn("/usr/bin/crun", ["--root", join(root, id, "crun"), "state", id]);
+      let out = "";
+      c.stdout.on("data", (d) => (out += d));
+      c.on("close", () => resolve(out));
+    });
+    expect(JSON.parse(crunState).status).toBe("running");
+    // started already: refused as before, still without crun
+    const again = await n(["start", id]);
+    expect(again.code).not.toBe(0);
+    expect(verbs().length).toBe(before);
+
+    const marker = join(dir, "poststart-ran");
+    const hooked = cleanup.dir(makeBundle(["sleep", "1000"], (spec) => (spec["hooks"] = { poststart: [{ path: "/bin/sh", args: ["sh", "-c", `touch ${marker}`] }] })));
+    const id2 = cleanup.nexcage(root, `fifo-hook-${RUN}`);
+    expect((await n(["create", "--bundle", hooked, id2])).code).toBe(0);
+    expect((await n(["start", id2])).code).toBe(0);
+    expect(verbs().at(-1)).toBe(`start ${id2}`);
+    expect(existsSync(marker)).toBe(true);
+    for (const i of [id, id2]) expect((await n(["delete", "--force", i])).code).toBe(0);
+  });
+});
+
 describe("routing", () => {
   const root = cleanup.dir(tempDir("route"));
 

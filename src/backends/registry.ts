@@ -26,6 +26,11 @@ export interface BackendDescriptor {
    * created or running container signals the init itself (signalsInitItself).
    */
   readonly initIsHostProcess: boolean;
+  /**
+   * Its `start` of a created container is the exec fifo's write (crun, exec-fifo.ts): nexcage does
+   * that itself when the container has no poststart hooks and no notify socket is set.
+   */
+  readonly startIsExecFifo: boolean;
   /** `health` checks it whatever the configuration routes to (the host's own runtimes). */
   readonly alwaysChecked: boolean;
   /** Optional operations it has (a missing one is refused with a one-line error). */
@@ -44,6 +49,7 @@ export const REGISTRY: Readonly<Record<BackendName, BackendDescriptor>> = {
     debris: ["crun"],
     runtimeRoot: "crun",
     initIsHostProcess: true,
+    startIsExecFifo: true,
     alwaysChecked: true,
     can: OCI_CAN,
   },
@@ -53,6 +59,7 @@ export const REGISTRY: Readonly<Record<BackendName, BackendDescriptor>> = {
     debris: ["runc"],
     runtimeRoot: "runc",
     initIsHostProcess: true,
+    startIsExecFifo: false,
     alwaysChecked: true,
     can: OCI_CAN,
   },
@@ -61,6 +68,7 @@ export const REGISTRY: Readonly<Record<BackendName, BackendDescriptor>> = {
     load: async (ctx) => (await import("./proxmox-lxc/index.js")).createProxmoxLxcBackend(ctx),
     debris: ["proxmox-lxc.json"],
     initIsHostProcess: false,
+    startIsExecFifo: false,
     alwaysChecked: false,
     can: { run: false, exec: true, ps: true, pause: true, resume: true, update: true, templateVolumes: true },
   },
@@ -69,6 +77,7 @@ export const REGISTRY: Readonly<Record<BackendName, BackendDescriptor>> = {
     load: async (ctx) => (await import("./proxmox-vm/index.js")).createProxmoxVmBackend(ctx),
     debris: ["proxmox-vm.json"],
     initIsHostProcess: false,
+    startIsExecFifo: false,
     alwaysChecked: false,
     can: { run: true, exec: true, ps: true, pause: true, resume: true, update: false, templateVolumes: false },
   },
@@ -97,4 +106,9 @@ export function hostProcessProbe(backend: BackendName, h: Handle<AnyRef>): Probe
  */
 export function signalsInitItself(backend: BackendName, h: Pick<Handle, "pid">, status: Status, all: boolean): boolean {
   return !all && REGISTRY[backend].initIsHostProcess && (status === "created" || status === "running") && h.pid > 0;
+}
+
+/** Pure: whether `start` may release a created container's init through its exec fifo itself (exec-fifo.ts). */
+export function startsInitItself(backend: BackendName, status: Status): boolean {
+  return REGISTRY[backend].startIsExecFifo && status === "created";
 }

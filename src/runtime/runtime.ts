@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
-import type { ExecRequest } from "../backends/contract.js";
-import { descriptor, REGISTRY, signalsInitItself } from "../backends/registry.js";
+import type { ExecRequest, Handle } from "../backends/contract.js";
+import { startThroughExecFifo } from "../backends/exec-fifo.js";
+import type { OciRef } from "../backends/probe.js";
+import { descriptor, REGISTRY, signalsInitItself, startsInitItself } from "../backends/registry.js";
 import { crashPoint } from "../crash-point.js";
 import { ContainerNotFoundError, NotRunningError } from "../errors.js";
 import type { BackendName } from "../names.js";
@@ -64,7 +66,10 @@ export class Runtime {
     await this.core.withLiveRecord(id, async (rec, live) => {
       transition("start", id, live.status);
       crashPoint("start:checked");
-      const started = await (await this.core.backend(rec.nexcage.backend)).start(this.core.handle(rec));
+      const h = this.core.handle(rec);
+      const itself = startsInitItself(rec.nexcage.backend, live.status) && startThroughExecFifo(h as Handle<OciRef>);
+      if (itself) this.core.log.debug({ id, pid: rec.pid }, `start: init ${rec.pid} released through its exec fifo`);
+      const started = itself ? undefined : await (await this.core.backend(rec.nexcage.backend)).start(h);
       crashPoint("start:backend-started");
       this.store.write(started ? this.core.withInit(rec, { ref: rec.nexcage.ref, pid: started.pid }, "running") : { ...rec, status: "running" });
     });
