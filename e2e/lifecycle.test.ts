@@ -3,6 +3,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSy
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readProcStat } from "../src/proc/stat.js";
+import { cgroupsNamed } from "./crash-harness.js";
 import { Cleanup, configFile, makeBundle, NEXCAGE, nexcage, nexcageFor, tempDir, VARIANTS, waitFor, rootEntries } from "./helpers.js";
 
 const cleanup = new Cleanup();
@@ -275,6 +276,60 @@ describe("start releases a created crun container's init through its exec fifo",
     expect(verbs().at(-1)).toBe(`start ${id2}`);
     expect(existsSync(marker)).toBe(true);
     for (const i of [id, id2]) expect((await n(["delete", "--force", i])).code).toBe(0);
+  });
+});
+
+describe("delete of a stopped crun container removes its cgroup and state without crun", () => {
+  const root = cleanup.dir(tempDir(`root-own-delete-${RUN}`));
+
+  /** What a container can leave on the host: its cgroups, mounts naming it, its directory under the root; the id written as ID. */
+  const traces = (id: string, bundle: string) => ({
+    cgroups: cgroupsNamed(id).map((c) => c.replaceAll(id, "ID")).sort(),
+    mounts: readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(id) || l.includes(bundle)).length,
+    root: rootEntries(root).filter((e) => e.startsWith(id)).map((e) => e.replaceAll(id, "ID")),
+  });
+
+  it("leaves the host as crun's own delete does; poststop hooks go through crun", async () => {
+    const dir = cleanup.dir(tempDir("wrap-del"));
+    const calls = join(dir, "calls");
+    const wrapper = join(dir, "crun");
+    writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> ${calls}\nexec /usr/bin/crun "$@"\n`, { mode: 0o755 });
+    const config = configFile({ defaultBackend: "crun", backends: { crun: { path: wrapper, driver: "cli" } } });
+    const n = (args: string[]) => nexcage(root, args, { config });
+    const verbs = () => (existsSync(calls) ? readFileSync(calls, "utf8") : "").trim().split("\n").filter(Boolean).map((l) => l.split(" ").slice(6).join(" "));
+    const stopped = async (id: string, bundle: string) => {
+      expect((await n(["run", "--detach", "--bundle", bundle, id])).code).toBe(0);
+      expect((await n(["kill", id, "KILL"])).code).toBe(0);
+      expect(await waitFor(async () => JSON.parse((await n(["state", id])).stdout).status === "stopped")).toBe(true);
+    };
+    const bundle = cleanup.dir(makeBundle(["sh", "-c", "sleep 1000 & sleep 1000"]));
+    const [mine, crunDeleted] = [cleanup.nexcage(root, `own-del-${RUN}`), cleanup.nexcage(root, `crun-del-${RUN}`)];
+    const created = traces(mine, bundle);
+    expect(created).toEqual({ cgroups: [], mounts: 0, root: [] });
+    for (const id of [mine, crunDeleted]) await stopped(id, bundle);
+    // something to remove: the cgroups of each hierarchy and the directory
+    expect(traces(mine, bundle).cgroups.length).toBeGreaterThan(0);
+    expect(traces(mine, bundle)).toEqual(traces(crunDeleted, bundle));
+
+    const before = verbs().length;
+    const d = await n(["delete", mine]);
+    expect(d.code, d.stderr).toBe(0);
+    expect(verbs().slice(before)).toEqual([]);
+    // the other through crun's own delete, then nexcage's for its record
+    const c = spawn("/usr/bin/crun", ["--root", join(root, crunDeleted, "crun"), "delete", crunDeleted]);
+    expect(await new Promise((resolve) => c.on("close", resolve))).toBe(0);
+    expect((await n(["delete", crunDeleted])).code).toBe(0);
+    expect(traces(mine, bundle)).toEqual(created);
+    expect(traces(crunDeleted, bundle)).toEqual(created);
+
+    const marker = join(dir, "poststop-ran");
+    const hooked = cleanup.dir(makeBundle(["sleep", "1000"], (spec) => (spec["hooks"] = { poststop: [{ path: "/bin/sh", args: ["sh", "-c", `touch ${marker}`] }] })));
+    const id3 = cleanup.nexcage(root, `hook-del-${RUN}`);
+    await stopped(id3, hooked);
+    expect((await n(["delete", id3])).code).toBe(0);
+    expect(verbs().at(-1)).toBe(`delete --force ${id3}`);
+    expect(existsSync(marker)).toBe(true);
+    expect(traces(id3, hooked)).toEqual(created);
   });
 });
 

@@ -31,6 +31,11 @@ export interface BackendDescriptor {
    * that itself when the container has no poststart hooks and no notify socket is set.
    */
   readonly startIsExecFifo: boolean;
+  /**
+   * Its `delete` of a stopped container is the removal of its cgroup and state (crun,
+   * crun-stopped-delete.ts): nexcage does that itself when nothing else is to be done.
+   */
+  readonly deleteOfStoppedIsCgroupAndState: boolean;
   /** `health` checks it whatever the configuration routes to (the host's own runtimes). */
   readonly alwaysChecked: boolean;
   /** Optional operations it has (a missing one is refused with a one-line error). */
@@ -50,6 +55,7 @@ export const REGISTRY: Readonly<Record<BackendName, BackendDescriptor>> = {
     runtimeRoot: "crun",
     initIsHostProcess: true,
     startIsExecFifo: true,
+    deleteOfStoppedIsCgroupAndState: true,
     alwaysChecked: true,
     can: OCI_CAN,
   },
@@ -60,6 +66,7 @@ export const REGISTRY: Readonly<Record<BackendName, BackendDescriptor>> = {
     runtimeRoot: "runc",
     initIsHostProcess: true,
     startIsExecFifo: false,
+    deleteOfStoppedIsCgroupAndState: false,
     alwaysChecked: true,
     can: OCI_CAN,
   },
@@ -69,6 +76,7 @@ export const REGISTRY: Readonly<Record<BackendName, BackendDescriptor>> = {
     debris: ["proxmox-lxc.json"],
     initIsHostProcess: false,
     startIsExecFifo: false,
+    deleteOfStoppedIsCgroupAndState: false,
     alwaysChecked: false,
     can: { run: false, exec: true, ps: true, pause: true, resume: true, update: true, templateVolumes: true },
   },
@@ -78,6 +86,7 @@ export const REGISTRY: Readonly<Record<BackendName, BackendDescriptor>> = {
     debris: ["proxmox-vm.json"],
     initIsHostProcess: false,
     startIsExecFifo: false,
+    deleteOfStoppedIsCgroupAndState: false,
     alwaysChecked: false,
     can: { run: true, exec: true, ps: true, pause: true, resume: true, update: false, templateVolumes: false },
   },
@@ -111,4 +120,9 @@ export function signalsInitItself(backend: BackendName, h: Pick<Handle, "pid">, 
 /** Pure: whether `start` may release a created container's init through its exec fifo itself (exec-fifo.ts). */
 export function startsInitItself(backend: BackendName, status: Status): boolean {
   return REGISTRY[backend].startIsExecFifo && status === "created";
+}
+
+/** Pure: whether `delete` may remove a stopped container's cgroup and state itself (crun-stopped-delete.ts). */
+export function deletesStoppedItself(backend: BackendName, status: Status): boolean {
+  return REGISTRY[backend].deleteOfStoppedIsCgroupAndState && status === "stopped";
 }

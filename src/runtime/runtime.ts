@@ -2,7 +2,8 @@ import { existsSync } from "node:fs";
 import type { ExecRequest, Handle } from "../backends/contract.js";
 import { startThroughExecFifo } from "../backends/exec-fifo.js";
 import type { OciRef } from "../backends/probe.js";
-import { descriptor, REGISTRY, signalsInitItself, startsInitItself } from "../backends/registry.js";
+import { deleteStoppedCrunContainer } from "../backends/crun-stopped-delete.js";
+import { deletesStoppedItself, descriptor, REGISTRY, signalsInitItself, startsInitItself } from "../backends/registry.js";
 import { crashPoint } from "../crash-point.js";
 import { ContainerNotFoundError, NotRunningError } from "../errors.js";
 import type { BackendName } from "../names.js";
@@ -126,7 +127,10 @@ export class Runtime {
         await this.creation.purge(id);
         return;
       }
-      await (await this.core.backend(rec.nexcage.backend)).delete(this.core.handle(rec), force || live.status === "stopped");
+      const h = this.core.handle(rec);
+      const itself = deletesStoppedItself(rec.nexcage.backend, live.status) && (await deleteStoppedCrunContainer(h as Handle<OciRef>, this.core.opts.systemdCgroup));
+      if (itself) this.core.log.debug({ id }, `delete: cgroup and state of stopped ${id} removed without ${rec.nexcage.backend}`);
+      else await (await this.core.backend(rec.nexcage.backend)).delete(h, force || live.status === "stopped");
       crashPoint("delete:backend-deleted");
       this.store.remove(id);
     });
