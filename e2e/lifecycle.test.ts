@@ -189,19 +189,29 @@ describe.each(VARIANTS)("lifecycle through $name", (variant) => {
   });
 });
 
+/**
+ * nexcage with the runtime behind a wrapper that notes each call's arguments: `n` runs nexcage on
+ * `root` with it, `verbs` lists the runtime calls so far (what follows the global flags).
+ */
+function wrappedRuntime(backend: "crun" | "runc", root: string) {
+  const dir = cleanup.dir(tempDir(`wrap-${backend}`));
+  const calls = join(dir, "calls");
+  const wrapper = join(dir, backend);
+  const real = backend === "crun" ? "/usr/bin/crun" : "/usr/sbin/runc";
+  writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> ${calls}\nexec ${real} "$@"\n`, { mode: 0o755 });
+  const config = configFile({ defaultBackend: backend, backends: { [backend]: { path: wrapper, ...(backend === "crun" ? { driver: "cli" } : {}) } } });
+  return {
+    dir,
+    n: (args: string[]) => nexcage(root, args, { config }),
+    verbs: () => (existsSync(calls) ? readFileSync(calls, "utf8") : "").trim().split("\n").filter(Boolean).map((l) => l.split(" ").slice(6).join(" ")),
+  };
+}
+
 describe("kill signals a crun or runc container's init itself", () => {
   const root = cleanup.dir(tempDir(`root-direct-kill-${RUN}`));
 
   it.each(["crun", "runc"] as const)("%s: the signal reaches the init without the runtime; --all and a paused container go through it", async (backend) => {
-    // the runtime behind a wrapper that notes each call's arguments
-    const dir = cleanup.dir(tempDir(`wrap-${backend}`));
-    const calls = join(dir, "calls");
-    const wrapper = join(dir, backend);
-    const real = backend === "crun" ? "/usr/bin/crun" : "/usr/sbin/runc";
-    writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> ${calls}\nexec ${real} "$@"\n`, { mode: 0o755 });
-    const config = configFile({ defaultBackend: backend, backends: { [backend]: { path: wrapper, ...(backend === "crun" ? { driver: "cli" } : {}) } } });
-    const n = (args: string[]) => nexcage(root, args, { config });
-    const verbs = () => (existsSync(calls) ? readFileSync(calls, "utf8") : "").trim().split("\n").filter(Boolean).map((l) => l.split(" ").slice(6).join(" "));
+    const { n, verbs } = wrappedRuntime(backend, root);
     const bundle = cleanup.dir(makeBundle(["sh", "-c", "trap 'echo got-usr1 > /tmp/usr1' USR1; sleep 1000 & wait; sleep 1000 & wait"]));
     const id = cleanup.nexcage(root, `direct-${backend}-${RUN}`);
     expect((await n(["run", "--detach", "--bundle", bundle, id])).code).toBe(0);
@@ -234,13 +244,7 @@ describe("start releases a created crun container's init through its exec fifo",
   const root = cleanup.dir(tempDir(`root-fifo-start-${RUN}`));
 
   it("without crun when there are no poststart hooks; through crun, which runs them, when there are", async () => {
-    const dir = cleanup.dir(tempDir("wrap-fifo"));
-    const calls = join(dir, "calls");
-    const wrapper = join(dir, "crun");
-    writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> ${calls}\nexec /usr/bin/crun "$@"\n`, { mode: 0o755 });
-    const config = configFile({ defaultBackend: "crun", backends: { crun: { path: wrapper, driver: "cli" } } });
-    const n = (args: string[]) => nexcage(root, args, { config });
-    const verbs = () => (existsSync(calls) ? readFileSync(calls, "utf8") : "").trim().split("\n").filter(Boolean).map((l) => l.split(" ").slice(6).join(" "));
+    const { dir, n, verbs } = wrappedRuntime("crun", root);
 
     const plain = cleanup.dir(makeBundle(["sh", "-c", "echo ran > /tmp/ran; sleep 1000"]));
     const id = cleanup.nexcage(root, `fifo-${RUN}`);
@@ -290,13 +294,7 @@ describe("delete of a stopped crun container removes its cgroup and state withou
   });
 
   it("leaves the host as crun's own delete does; poststop hooks go through crun", async () => {
-    const dir = cleanup.dir(tempDir("wrap-del"));
-    const calls = join(dir, "calls");
-    const wrapper = join(dir, "crun");
-    writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> ${calls}\nexec /usr/bin/crun "$@"\n`, { mode: 0o755 });
-    const config = configFile({ defaultBackend: "crun", backends: { crun: { path: wrapper, driver: "cli" } } });
-    const n = (args: string[]) => nexcage(root, args, { config });
-    const verbs = () => (existsSync(calls) ? readFileSync(calls, "utf8") : "").trim().split("\n").filter(Boolean).map((l) => l.split(" ").slice(6).join(" "));
+    const { dir, n, verbs } = wrappedRuntime("crun", root);
     const stopped = async (id: string, bundle: string) => {
       expect((await n(["run", "--detach", "--bundle", bundle, id])).code).toBe(0);
       expect((await n(["kill", id, "KILL"])).code).toBe(0);
