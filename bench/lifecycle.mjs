@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Lifecycle benchmark: crun and runc called directly vs nexcage routing to them.
 //
-//   node bench/lifecycle.mjs [--runs N] [--warmup N] [--env as-is|clean|both] [--nexcage PATH] [--log]
+//   node bench/lifecycle.mjs [--runs N] [--warmup N] [--env as-is|clean|both] [--nexcage PATH] [--log] [--libcrun]
 //
 // Needs root, /usr/bin/crun, /usr/sbin/runc, /bin/busybox (static) and a built CLI
 // (npm run build -> dist/nexcage.mjs). Prints figures only; no timing is asserted.
@@ -10,11 +10,11 @@
 
 import { spawnSync } from "node:child_process";
 import {
-  closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync,
+  chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync,
   rmSync, statSync, symlinkSync, writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { cell, childrenCpuMs, f1, mean, med, nexcageCommand, parseBenchArgs, ratio, table } from "./common.mjs";
@@ -30,7 +30,7 @@ const STOP_TIMEOUT_MS = 10_000;
 
 function usage(msg) {
   if (msg) process.stderr.write(`lifecycle.mjs: ${msg}\n`);
-  process.stderr.write("usage: node bench/lifecycle.mjs [--runs N] [--warmup N] [--env as-is|clean|both] [--nexcage PATH] [--log]\n");
+  process.stderr.write("usage: node bench/lifecycle.mjs [--runs N] [--warmup N] [--env as-is|clean|both] [--nexcage PATH] [--log] [--libcrun]\n");
   process.exit(2);
 }
 
@@ -40,8 +40,14 @@ const opts = {
   env: "both",
   nexcage: resolve(dirname(fileURLToPath(import.meta.url)), "../dist/nexcage.mjs"),
   log: false,
+  libcrun: false,
 };
-parseBenchArgs(process.argv.slice(2), { counts: { "--runs": 1, "--warmup": 0 }, switches: ["--log"] }, opts, usage);
+parseBenchArgs(process.argv.slice(2), { counts: { "--runs": 1, "--warmup": 0 }, switches: ["--log", "--libcrun"] }, opts, usage);
+const LIBCRUN = resolve(dirname(fileURLToPath(import.meta.url)), "../build/libcrun/libcrun.so.1.8.1");
+if (opts.libcrun) {
+  if (/\.(mjs|cjs|js)$/.test(opts.nexcage)) usage("--libcrun needs the single binary (--nexcage dist/nexcage): node itself is on a writable mount");
+  for (const p of [join(dirname(opts.nexcage), "koffi.node"), LIBCRUN]) if (!existsSync(p)) usage(`--libcrun: ${p} missing`);
+}
 
 for (const [p, what] of [[CRUN, "crun"], [RUNC, "runc"], [BUSYBOX, "busybox-static"], [opts.nexcage, "nexcage build (npm run build)"]]) {
   if (!existsSync(p)) usage(`${p} missing (${what})`);
@@ -92,6 +98,28 @@ function makeVariant(name, rt, nexcageEnv) {
   };
 }
 
+/**
+ * --libcrun: the binary, koffi.node and libcrun copied to a read-only bind mount (as the DEB's
+ * /usr/lib/nexcage), so that the libcrun driver may be used (docs/crun-driver.md), run with
+ * NEXCAGE_CRUN_DRIVER=libcrun and without NODE_EXTRA_CA_CERTS. Unmounted at the end.
+ */
+const mounts = [];
+function libcrunVariant() {
+  const dir = join(W, "ro");
+  mkdirSync(dir);
+  copyFileSync(opts.nexcage, join(dir, "nexcage"));
+  chmodSync(join(dir, "nexcage"), 0o755);
+  copyFileSync(join(dirname(opts.nexcage), "koffi.node"), join(dir, "koffi.node"));
+  copyFileSync(LIBCRUN, join(dir, basename(LIBCRUN)));
+  for (const argv of [["--bind", dir, dir], ["-o", "remount,bind,ro", dir]]) {
+    const r = spawnSync("mount", argv, { encoding: "utf8" });
+    if (r.status !== 0) throw new StepFailed(`mount ${argv.join(" ")} failed: ${r.stderr}`);
+    if (argv[0] === "--bind") mounts.push(dir);
+  }
+  const v = makeVariant("nexcage-crun libcrun", "crun", "clean");
+  return { ...v, cmd: join(dir, "nexcage"), env: { ...ENV_CLEAN, NEXCAGE_CRUN_DRIVER: "libcrun" } };
+}
+
 const variants = [];
 for (const rt of ["crun", "runc"]) {
   variants.push(makeVariant(rt, rt));
@@ -120,6 +148,7 @@ function cleanup() {
   cleanedUp = true;
   for (const { v, id } of live.values()) forceDelete(v, id);
   live.clear();
+  for (const m of mounts.reverse()) spawnSync("umount", [m], { stdio: "ignore" });
   try { closeSync(devnull); } catch {}
   try { rmSync(W, { recursive: true, force: true }); } catch (e) {
     process.stderr.write(`warning: could not remove ${W}: ${e.message}\n`);
@@ -269,6 +298,7 @@ const out = (s = "") => process.stdout.write(s + "\n");
 async function main() {
   const distStamp = () => { try { const s = statSync(opts.nexcage); return `${s.mtimeMs}:${s.size}`; } catch { return "missing"; } };
   const stamp0 = distStamp();
+  if (opts.libcrun) variants.splice(1 + envModes.length, 0, libcrunVariant());
   // Bundle: rootfs with /bin/busybox and a sleep symlink; config.json from `crun spec`.
   mkdirSync(join(bundle, "rootfs", "bin"), { recursive: true });
   copyFileSync(BUSYBOX, join(bundle, "rootfs", "bin", "busybox"));
@@ -291,6 +321,13 @@ async function main() {
   out(`NODE_EXTRA_CA_CERTS in this environment: ${caSet ? `set (${process.env.NODE_EXTRA_CA_CERTS})` : "unset"}`);
   for (const m of envModes) {
     out(`  nexcage "${m}" mode runs with NODE_EXTRA_CA_CERTS ${envFor(m).NODE_EXTRA_CA_CERTS === undefined ? "unset" : "set"}`);
+  }
+  const lib = variants.find((v) => v.name === "nexcage-crun libcrun");
+  if (lib) {
+    const lv = ver(lib.cmd, ["--version"], lib.env);
+    const driver = spawnSync(lib.cmd, ["--version"], { env: lib.env, encoding: "utf8" }).stdout.split("\n").find((l) => l.startsWith("crun driver")) ?? lv;
+    out(`  nexcage "libcrun" mode: ${lib.cmd} on a read-only bind mount, NEXCAGE_CRUN_DRIVER=libcrun, NODE_EXTRA_CA_CERTS unset; ${driver}`);
+    if (!driver.startsWith("crun driver: libcrun")) throw new StepFailed(`the read-only copy does not use libcrun: ${driver}\n`);
   }
   if (!caSet && envModes.length === 2) out("  (as-is and clean are the same environment here)");
   const h = spawnSync(NX.cmd, [...NX.pre, "--config", join(W, "nexcage-crun.json"), "health"], { env: ENV_CLEAN, encoding: "utf8" });
@@ -369,7 +406,8 @@ async function main() {
   out(`Lifecycle, ms, median / p90 over ${opts.runs} runs (each step a separate process; x = nexcage median / direct median)`);
   for (const rt of ["crun", "runc"]) {
     const direct = res.get(rt);
-    const nx = envModes.map((m) => ({ m, ts: res.get(`nexcage-${rt} ${m}`) }));
+    const modes = rt === "crun" && opts.libcrun ? [...envModes, "libcrun"] : envModes;
+    const nx = modes.map((m) => ({ m, ts: res.get(`nexcage-${rt} ${m}`) }));
     const header = ["step", rt, ...nx.flatMap(({ m }) => [`nexcage->${rt} ${m}`, "x"])];
     const rows = rowsOf.map((row) => [
       row,
@@ -390,7 +428,15 @@ async function main() {
       const base = med(pick(direct, "lifecycle wall"));
       for (const { m, ts } of nx) {
         const x = med(pick(ts, "lifecycle wall")) / base;
-        out(`target (issue 9): nexcage->crun lifecycle <= 3x crun. ${m}: ${x.toFixed(2)}x crun = ${(x / 3).toFixed(2)}x the target${x <= 3 ? " (met)" : ""}`);
+        const steps = STEPS.map((s) => [s, med(pick(ts, s)) / med(pick(direct, s))]);
+        const over = steps.filter(([, r]) => r > 2.5).map(([s, r]) => `${s} ${r.toFixed(2)}x`);
+        out(`target (issue 20): nexcage->crun lifecycle <= 2x crun. ${m}: ${x.toFixed(2)}x crun = ${(x / 2).toFixed(2)}x the target${x <= 2 ? " (met)" : ""}`);
+        out(`  every command <= 2.5x crun's: ${over.length === 0 ? "met" : `not met (${over.join(", ")})`}; per command: ${steps.map(([s, r]) => `${s} ${r.toFixed(2)}x`).join(", ")}`);
+      }
+      const lib = nx.find((n) => n.m === "libcrun");
+      const cli = nx.find((n) => n.m === "clean");
+      if (lib && cli) {
+        out(`  libcrun driver vs CLI driver (both clean), median per command: ${STEPS.map((s) => `${s} ${ratio(med(pick(lib.ts, s)), med(pick(cli.ts, s)))}`).join(", ")}`);
       }
     }
   }

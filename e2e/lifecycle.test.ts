@@ -3,6 +3,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSy
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readProcStat } from "../src/proc/stat.js";
+import { cgroupsNamed } from "./crash-harness.js";
 import { Cleanup, configFile, makeBundle, NEXCAGE, nexcage, nexcageFor, tempDir, VARIANTS, waitFor, rootEntries } from "./helpers.js";
 
 const cleanup = new Cleanup();
@@ -188,19 +189,29 @@ describe.each(VARIANTS)("lifecycle through $name", (variant) => {
   });
 });
 
+/**
+ * nexcage with the runtime behind a wrapper that notes each call's arguments: `n` runs nexcage on
+ * `root` with it, `verbs` lists the runtime calls so far (what follows the global flags).
+ */
+function wrappedRuntime(backend: "crun" | "runc", root: string) {
+  const dir = cleanup.dir(tempDir(`wrap-${backend}`));
+  const calls = join(dir, "calls");
+  const wrapper = join(dir, backend);
+  const real = backend === "crun" ? "/usr/bin/crun" : "/usr/sbin/runc";
+  writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> ${calls}\nexec ${real} "$@"\n`, { mode: 0o755 });
+  const config = configFile({ defaultBackend: backend, backends: { [backend]: { path: wrapper, ...(backend === "crun" ? { driver: "cli" } : {}) } } });
+  return {
+    dir,
+    n: (args: string[]) => nexcage(root, args, { config }),
+    verbs: () => (existsSync(calls) ? readFileSync(calls, "utf8") : "").trim().split("\n").filter(Boolean).map((l) => l.split(" ").slice(6).join(" ")),
+  };
+}
+
 describe("kill signals a crun or runc container's init itself", () => {
   const root = cleanup.dir(tempDir(`root-direct-kill-${RUN}`));
 
   it.each(["crun", "runc"] as const)("%s: the signal reaches the init without the runtime; --all and a paused container go through it", async (backend) => {
-    // the runtime behind a wrapper that notes each call's arguments
-    const dir = cleanup.dir(tempDir(`wrap-${backend}`));
-    const calls = join(dir, "calls");
-    const wrapper = join(dir, backend);
-    const real = backend === "crun" ? "/usr/bin/crun" : "/usr/sbin/runc";
-    writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> ${calls}\nexec ${real} "$@"\n`, { mode: 0o755 });
-    const config = configFile({ defaultBackend: backend, backends: { [backend]: { path: wrapper, ...(backend === "crun" ? { driver: "cli" } : {}) } } });
-    const n = (args: string[]) => nexcage(root, args, { config });
-    const verbs = () => (existsSync(calls) ? readFileSync(calls, "utf8") : "").trim().split("\n").filter(Boolean).map((l) => l.split(" ").slice(6).join(" "));
+    const { n, verbs } = wrappedRuntime(backend, root);
     const bundle = cleanup.dir(makeBundle(["sh", "-c", "trap 'echo got-usr1 > /tmp/usr1' USR1; sleep 1000 & wait; sleep 1000 & wait"]));
     const id = cleanup.nexcage(root, `direct-${backend}-${RUN}`);
     expect((await n(["run", "--detach", "--bundle", bundle, id])).code).toBe(0);
@@ -226,6 +237,97 @@ describe("kill signals a crun or runc container's init itself", () => {
     expect(refused.stderr.trim()).toBe("nexcage: container not running");
     expect(verbs().length).toBe(late);
     expect((await n(["delete", id])).code).toBe(0);
+  });
+});
+
+describe("start releases a created crun container's init through its exec fifo", () => {
+  const root = cleanup.dir(tempDir(`root-fifo-start-${RUN}`));
+
+  it("without crun when there are no poststart hooks; through crun, which runs them, when there are", async () => {
+    const { dir, n, verbs } = wrappedRuntime("crun", root);
+
+    const plain = cleanup.dir(makeBundle(["sh", "-c", "echo ran > /tmp/ran; sleep 1000"]));
+    const id = cleanup.nexcage(root, `fifo-${RUN}`);
+    expect((await n(["create", "--bundle", plain, id])).code).toBe(0);
+    const fifo = join(root, id, "crun", id, "exec.fifo");
+    expect(existsSync(fifo)).toBe(true);
+    expect(existsSync(join(plain, "rootfs", "tmp", "ran"))).toBe(false);
+    const before = verbs().length;
+    const s = await n(["start", id]);
+    expect(s.code, s.stderr).toBe(0);
+    expect(verbs().slice(before)).toEqual([]);
+    // the process ran, the fifo is gone as crun's start leaves it, and crun itself sees it running
+    expect(await waitFor(async () => existsSync(join(plain, "rootfs", "tmp", "ran")))).toBe(true);
+    expect(existsSync(fifo)).toBe(false);
+    expect(JSON.parse((await n(["state", id])).stdout).status).toBe("running");
+    const crunState = await new Promise<string>((resolve) => {
+      const c = spawn("/usr/bin/crun", ["--root", join(root, id, "crun"), "state", id]);
+      let out = "";
+      c.stdout.on("data", (d) => (out += d));
+      c.on("close", () => resolve(out));
+    });
+    expect(JSON.parse(crunState).status).toBe("running");
+    // started already: refused as before, still without crun
+    const again = await n(["start", id]);
+    expect(again.code).not.toBe(0);
+    expect(verbs().length).toBe(before);
+
+    const marker = join(dir, "poststart-ran");
+    const hooked = cleanup.dir(makeBundle(["sleep", "1000"], (spec) => (spec["hooks"] = { poststart: [{ path: "/bin/sh", args: ["sh", "-c", `touch ${marker}`] }] })));
+    const id2 = cleanup.nexcage(root, `fifo-hook-${RUN}`);
+    expect((await n(["create", "--bundle", hooked, id2])).code).toBe(0);
+    expect((await n(["start", id2])).code).toBe(0);
+    expect(verbs().at(-1)).toBe(`start ${id2}`);
+    expect(existsSync(marker)).toBe(true);
+    for (const i of [id, id2]) expect((await n(["delete", "--force", i])).code).toBe(0);
+  });
+});
+
+describe("delete of a stopped crun container removes its cgroup and state without crun", () => {
+  const root = cleanup.dir(tempDir(`root-own-delete-${RUN}`));
+
+  /** What a container can leave on the host: its cgroups, mounts naming it, its directory under the root; the id written as ID. */
+  const traces = (id: string, bundle: string) => ({
+    cgroups: cgroupsNamed(id).map((c) => c.replaceAll(id, "ID")).sort(),
+    mounts: readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(id) || l.includes(bundle)).length,
+    root: rootEntries(root).filter((e) => e.startsWith(id)).map((e) => e.replaceAll(id, "ID")),
+  });
+
+  it("leaves the host as crun's own delete does; poststop hooks go through crun", async () => {
+    const { dir, n, verbs } = wrappedRuntime("crun", root);
+    const stopped = async (id: string, bundle: string) => {
+      expect((await n(["run", "--detach", "--bundle", bundle, id])).code).toBe(0);
+      expect((await n(["kill", id, "KILL"])).code).toBe(0);
+      expect(await waitFor(async () => JSON.parse((await n(["state", id])).stdout).status === "stopped")).toBe(true);
+    };
+    const bundle = cleanup.dir(makeBundle(["sh", "-c", "sleep 1000 & sleep 1000"]));
+    const [mine, crunDeleted] = [cleanup.nexcage(root, `own-del-${RUN}`), cleanup.nexcage(root, `crun-del-${RUN}`)];
+    const created = traces(mine, bundle);
+    expect(created).toEqual({ cgroups: [], mounts: 0, root: [] });
+    for (const id of [mine, crunDeleted]) await stopped(id, bundle);
+    // something to remove: the cgroups of each hierarchy and the directory
+    expect(traces(mine, bundle).cgroups.length).toBeGreaterThan(0);
+    expect(traces(mine, bundle)).toEqual(traces(crunDeleted, bundle));
+
+    const before = verbs().length;
+    const d = await n(["delete", mine]);
+    expect(d.code, d.stderr).toBe(0);
+    expect(verbs().slice(before)).toEqual([]);
+    // the other through crun's own delete, then nexcage's for its record
+    const c = spawn("/usr/bin/crun", ["--root", join(root, crunDeleted, "crun"), "delete", crunDeleted]);
+    expect(await new Promise((resolve) => c.on("close", resolve))).toBe(0);
+    expect((await n(["delete", crunDeleted])).code).toBe(0);
+    expect(traces(mine, bundle)).toEqual(created);
+    expect(traces(crunDeleted, bundle)).toEqual(created);
+
+    const marker = join(dir, "poststop-ran");
+    const hooked = cleanup.dir(makeBundle(["sleep", "1000"], (spec) => (spec["hooks"] = { poststop: [{ path: "/bin/sh", args: ["sh", "-c", `touch ${marker}`] }] })));
+    const id3 = cleanup.nexcage(root, `hook-del-${RUN}`);
+    await stopped(id3, hooked);
+    expect((await n(["delete", id3])).code).toBe(0);
+    expect(verbs().at(-1)).toBe(`delete --force ${id3}`);
+    expect(existsSync(marker)).toBe(true);
+    expect(traces(id3, hooked)).toEqual(created);
   });
 });
 

@@ -116,7 +116,7 @@ describe("roots, record directories and the config cache someone else could writ
     ["a bad regex", { routing: [{ backend: "runc", idRegex: "(" }] }],
     ['lockTimeoutSeconds "abc"', { lockTimeoutSeconds: "abc" }],
     ["a relative runtime path", { backends: { crun: { path: "crun", driver: "cli", timeoutSeconds: 60 } } }],
-  ])("a cache entry with %s (even in a trusted root) is validated again: a miss, the config file decides", async (_, bad) => {
+  ])("a cache entry with %s planted in a trusted root (its stamp does not match) is a miss: the config file decides", async (_, bad) => {
     const root = tempDir(`trust-cachev-${tag}`);
     const config = configFile(CLI_CONFIG);
     const text = readFileSync(config, "utf8");

@@ -26,6 +26,16 @@ export interface BackendDescriptor {
    * created or running container signals the init itself (signalsInitItself).
    */
   readonly initIsHostProcess: boolean;
+  /**
+   * Its `start` of a created container is the exec fifo's write (crun, exec-fifo.ts): nexcage does
+   * that itself when the container has no poststart hooks and no notify socket is set.
+   */
+  readonly startIsExecFifo: boolean;
+  /**
+   * Its `delete` of a stopped container is the removal of its cgroup and state (crun,
+   * crun-stopped-delete.ts): nexcage does that itself when nothing else is to be done.
+   */
+  readonly deleteOfStoppedIsCgroupAndState: boolean;
   /** `health` checks it whatever the configuration routes to (the host's own runtimes). */
   readonly alwaysChecked: boolean;
   /** Optional operations it has (a missing one is refused with a one-line error). */
@@ -44,6 +54,8 @@ export const REGISTRY: Readonly<Record<BackendName, BackendDescriptor>> = {
     debris: ["crun"],
     runtimeRoot: "crun",
     initIsHostProcess: true,
+    startIsExecFifo: true,
+    deleteOfStoppedIsCgroupAndState: true,
     alwaysChecked: true,
     can: OCI_CAN,
   },
@@ -53,6 +65,8 @@ export const REGISTRY: Readonly<Record<BackendName, BackendDescriptor>> = {
     debris: ["runc"],
     runtimeRoot: "runc",
     initIsHostProcess: true,
+    startIsExecFifo: false,
+    deleteOfStoppedIsCgroupAndState: false,
     alwaysChecked: true,
     can: OCI_CAN,
   },
@@ -61,6 +75,8 @@ export const REGISTRY: Readonly<Record<BackendName, BackendDescriptor>> = {
     load: async (ctx) => (await import("./proxmox-lxc/index.js")).createProxmoxLxcBackend(ctx),
     debris: ["proxmox-lxc.json"],
     initIsHostProcess: false,
+    startIsExecFifo: false,
+    deleteOfStoppedIsCgroupAndState: false,
     alwaysChecked: false,
     can: { run: false, exec: true, ps: true, pause: true, resume: true, update: true, templateVolumes: true },
   },
@@ -69,6 +85,8 @@ export const REGISTRY: Readonly<Record<BackendName, BackendDescriptor>> = {
     load: async (ctx) => (await import("./proxmox-vm/index.js")).createProxmoxVmBackend(ctx),
     debris: ["proxmox-vm.json"],
     initIsHostProcess: false,
+    startIsExecFifo: false,
+    deleteOfStoppedIsCgroupAndState: false,
     alwaysChecked: false,
     can: { run: true, exec: true, ps: true, pause: true, resume: true, update: false, templateVolumes: false },
   },
@@ -106,4 +124,14 @@ export function signalsInitItself(backend: BackendName, h: Pick<Handle, "pid">, 
  */
 export function foregroundSignalsInit(backend: BackendName): boolean {
   return REGISTRY[backend].initIsHostProcess;
+}
+
+/** Pure: whether `start` may release a created container's init through its exec fifo itself (exec-fifo.ts). */
+export function startsInitItself(backend: BackendName, status: Status): boolean {
+  return REGISTRY[backend].startIsExecFifo && status === "created";
+}
+
+/** Pure: whether `delete` may remove a stopped container's cgroup and state itself (crun-stopped-delete.ts). */
+export function deletesStoppedItself(backend: BackendName, status: Status): boolean {
+  return REGISTRY[backend].deleteOfStoppedIsCgroupAndState && status === "stopped";
 }

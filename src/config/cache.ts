@@ -2,8 +2,8 @@ import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FileReadError, readRegularFile } from "../regular-file.js";
 import { checkTrustedPath, UntrustedError } from "../state/trust.js";
-import { validate } from "../validation.js";
-import { configSchema, type Config } from "./schema.js";
+import { sha256Hex } from "../sha256.js";
+import type { Config } from "./schema.js";
 
 /**
  * The validated config of the last call, kept in the root: validating the config with zod costs
@@ -14,9 +14,14 @@ import { configSchema, type Config } from "./schema.js";
  * at the same size, is validated again. Failures are never kept.
  *
  * The cache is trusted only as far as the root is: the root and the file must be owned by root (or
- * the caller) and writable by no one else, or the call is refused (src/state/trust.ts); and what it
- * holds is validated with the config schema again before use, so even an entry planted by someone
- * with that right gives a config error, never an internal error or a hang (docs/reliability.md).
+ * the caller) and writable by no one else, or the call is refused (src/state/trust.ts). An entry
+ * carries the SHA-256 of what it holds (build, source, text and config), written with it after
+ * validation: an entry whose config was changed afterwards (edited by hand, written by another
+ * tool, cut short) does not match its stamp and is a miss, so the config file is validated again
+ * and decides; it never gives an internal error or a hang (docs/reliability.md). The stamp is no
+ * secret: who can write the root can forge one, and could as well edit the config file itself.
+ * Checking the stamp costs a hash of a few KB instead of building the config schema again
+ * (3-4 ms of CPU per call under Bun, docs/performance.md).
  */
 export interface ConfigMemo {
   get(source: string, text: string | undefined): Config | undefined;
@@ -32,26 +37,27 @@ interface Entry {
   /** null: no file, the built-in defaults. */
   readonly text: string | null;
   readonly config: Config;
+  /** entryStamp of the four fields above. */
+  readonly stamp: string;
 }
 
-/** Pure: the cached config when `entry` was made by this build from this exact text. */
+/** Pure: the stamp of an entry's contents, as the JSON text they are kept as. */
+export function entryStamp(build: string, source: string, text: string | null, config: unknown): string {
+  return sha256Hex(JSON.stringify([build, source, text, config]));
+}
+
+/** The cached config when `entry` was made by this build from this exact text, and is what was written then (its stamp). */
 export function cachedConfig(entry: unknown, build: string, source: string, text: string | undefined): Config | undefined {
   if (typeof entry !== "object" || entry === null) return undefined;
   const e = entry as Partial<Entry>;
   if (e.build !== build || e.source !== source || e.text !== (text ?? null)) return undefined;
   if (typeof e.config !== "object" || e.config === null || Array.isArray(e.config)) return undefined;
+  if (typeof e.stamp !== "string" || e.stamp !== entryStamp(build, source, e.text, e.config)) return undefined;
   return e.config;
 }
 
 /** Largest cache file read: the entry holds the config text and the validated config. */
 const CACHE_SIZE_LIMIT = 4 * 1024 * 1024;
-
-/** The cached config when it is still one the schema accepts (a changed schema, a planted entry). */
-function revalidated(config: Config | undefined): Config | undefined {
-  if (config === undefined) return undefined;
-  const result = validate(configSchema, config);
-  return result.success ? result.data : undefined;
-}
 
 /**
  * The memo in `root` for this build; a root that does not exist or cannot be written just misses.
@@ -77,10 +83,10 @@ export function rootConfigMemo(root: string, build: string): ConfigMemo {
         if (e instanceof FileReadError || e instanceof SyntaxError) return undefined;
         throw e;
       }
-      return revalidated(cachedConfig(doc, build, source, text));
+      return cachedConfig(doc, build, source, text);
     },
     put(source, text, config) {
-      const entry: Entry = { build, source, text: text ?? null, config };
+      const entry: Entry = { build, source, text: text ?? null, config, stamp: entryStamp(build, source, text ?? null, config) };
       const temp = `${file}.${process.pid}.tmp`;
       try {
         writeFileSync(temp, JSON.stringify(entry), { mode: 0o600 });

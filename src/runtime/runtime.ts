@@ -1,6 +1,9 @@
 import { existsSync } from "node:fs";
-import type { ExecRequest } from "../backends/contract.js";
-import { descriptor, REGISTRY, signalsInitItself } from "../backends/registry.js";
+import type { ExecRequest, Handle } from "../backends/contract.js";
+import { startThroughExecFifo } from "../backends/exec-fifo.js";
+import type { OciRef } from "../backends/probe.js";
+import { deleteStoppedCrunContainer } from "../backends/crun-stopped-delete.js";
+import { deletesStoppedItself, descriptor, REGISTRY, signalsInitItself, startsInitItself } from "../backends/registry.js";
 import { crashPoint } from "../crash-point.js";
 import { ContainerNotFoundError, NotRunningError } from "../errors.js";
 import type { BackendName } from "../names.js";
@@ -65,7 +68,10 @@ export class Runtime {
     await this.core.withLiveRecord(id, async (rec, live) => {
       transition("start", id, live.status);
       crashPoint("start:checked");
-      const started = await (await this.core.backend(rec.nexcage.backend)).start(this.core.handle(rec));
+      const h = this.core.handle(rec);
+      const itself = startsInitItself(rec.nexcage.backend, live.status) && startThroughExecFifo(h as Handle<OciRef>);
+      if (itself) this.core.log.debug({ id, pid: rec.pid }, `start: init ${rec.pid} released through its exec fifo`);
+      const started = itself ? undefined : await (await this.core.backend(rec.nexcage.backend)).start(h);
       crashPoint("start:backend-started");
       this.store.write(started ? this.core.withInit(rec, { ref: rec.nexcage.ref, pid: started.pid }, "running") : { ...rec, status: "running" });
     });
@@ -122,7 +128,10 @@ export class Runtime {
         await this.creation.purge(id);
         return;
       }
-      await (await this.core.backend(rec.nexcage.backend)).delete(this.core.handle(rec), force || live.status === "stopped");
+      const h = this.core.handle(rec);
+      const itself = deletesStoppedItself(rec.nexcage.backend, live.status) && (await deleteStoppedCrunContainer(h as Handle<OciRef>, this.core.opts.systemdCgroup));
+      if (itself) this.core.log.debug({ id }, `delete: cgroup and state of stopped ${id} removed without ${rec.nexcage.backend}`);
+      else await (await this.core.backend(rec.nexcage.backend)).delete(h, force || live.status === "stopped");
       crashPoint("delete:backend-deleted");
       if (rec.nexcage.pod !== undefined) dropOrphanedPodCgroup(this.core, rec);
       this.store.remove(id);

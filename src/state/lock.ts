@@ -45,6 +45,8 @@ function lockError(path: string, e: unknown): NexcageError {
 
 /** The root must exist to hold lock files: made 0700 as the store does, or refused when untrusted. */
 function ensureRoot(root: string): void {
+  // an existing root (every call but the first): one stat, no mkdir
+  if (checkTrustedPath(root, "directory", `root ${root}`, true)) return;
   try {
     mkdirSync(root, { recursive: true, mode: 0o700 });
   } catch (e) {

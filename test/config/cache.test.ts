@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, statSync, mkdtempSync, readdirSync, readFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CONFIG_CACHE_FILE, cachedConfig, rootConfigMemo, type ConfigMemo } from "../../src/config/cache.js";
+import { CONFIG_CACHE_FILE, cachedConfig, entryStamp, rootConfigMemo, type ConfigMemo } from "../../src/config/cache.js";
 import { loadConfig } from "../../src/config/load.js";
 import { validateContainerId } from "../../src/oci/id.js";
 
@@ -137,14 +137,36 @@ describe("the validated config kept in the root", () => {
     expect(statSync(join(root, CONFIG_CACHE_FILE)).mode & 0o777).toBe(0o600);
   });
 
-  it("cachedConfig is pure: build, source and exact text must all match", () => {
-    const entry = { build: "b", source: "/f", text: "{}", config: { a: 1 } };
+  it("cachedConfig is pure: build, source and exact text must all match, and the stamp what they hold", () => {
+    const entry = { build: "b", source: "/f", text: "{}", config: { a: 1 }, stamp: entryStamp("b", "/f", "{}", { a: 1 }) };
     expect(cachedConfig(entry, "b", "/f", "{}")).toEqual({ a: 1 });
     expect(cachedConfig(entry, "c", "/f", "{}")).toBeUndefined();
     expect(cachedConfig(entry, "b", "/g", "{}")).toBeUndefined();
     expect(cachedConfig(entry, "b", "/f", "{} ")).toBeUndefined();
-    expect(cachedConfig({ ...entry, text: null }, "b", "/f", undefined)).toEqual({ a: 1 });
-    expect(cachedConfig({ ...entry, text: null }, "b", "/f", "")).toBeUndefined();
+    const none = { ...entry, text: null, stamp: entryStamp("b", "/f", null, { a: 1 }) };
+    expect(cachedConfig(none, "b", "/f", undefined)).toEqual({ a: 1 });
+    expect(cachedConfig(none, "b", "/f", "")).toBeUndefined();
     expect(cachedConfig(null, "b", "/f", "{}")).toBeUndefined();
+    // an entry changed after it was written: a miss, whichever part changed
+    expect(cachedConfig({ ...entry, config: { a: 2 } }, "b", "/f", "{}")).toBeUndefined();
+    expect(cachedConfig({ ...entry, stamp: undefined }, "b", "/f", "{}")).toBeUndefined();
+    expect(cachedConfig({ ...entry, stamp: entry.stamp.toUpperCase() }, "b", "/f", "{}")).toBeUndefined();
+    expect(cachedConfig({ ...entry, text: "{ }" }, "b", "/f", "{ }")).toBeUndefined();
+  });
+
+  it.each([
+    ["routing 5", { routing: 5 }],
+    ["an unknown backend", { defaultBackend: "nope" }],
+    ['lockTimeoutSeconds "abc"', { lockTimeoutSeconds: "abc" }],
+    ["a relative runtime path", { backends: { crun: { path: "crun" } } }],
+  ])("an entry whose config was edited after it was written (%s) is a miss: the file decides", (_what, bad) => {
+    writeFileSync(file, EXAMPLE);
+    loadConfig(file, {}, rootConfigMemo(root, "b1"));
+    const cache = join(root, CONFIG_CACHE_FILE);
+    const entry = JSON.parse(readFileSync(cache, "utf8")) as { config: object };
+    writeFileSync(cache, JSON.stringify({ ...entry, config: { ...entry.config, ...bad } }), { mode: 0o600 });
+    const memo = counting(rootConfigMemo(root, "b1"));
+    expect(loadConfig(file, {}, memo)).toEqual(loadConfig(file, {}));
+    expect(memo).toMatchObject({ hits: 0, puts: 1 });
   });
 });
