@@ -25,6 +25,7 @@ export function isIpv4Config(v: string): boolean {
   return m !== null && isIpv4(m[1]!) && Number(m[2]) <= 32;
 }
 /** An IPv4 address config: `dhcp`, `manual` or an address in CIDR form. Checked here, before anything is made: qm would refuse it only once the guest exists. */
-export const ipv4Config = () => string().check(refine(isIpv4Config, { message: "dhcp, manual or IPv4/CIDR" }));
-export const ipv4 = () => string().check(refine(isIpv4, { message: "an IPv4 address" }));
+// the regex keeps the shape in docs/config.schema.json (editors check it); the refine checks the numbers
+export const ipv4Config = () => string().check(regex(/^(dhcp|manual|[0-9]{1,3}(\.[0-9]{1,3}){3}\/[0-9]{1,2})$/, { message: "dhcp, manual or IPv4/CIDR", abort: true }), refine(isIpv4Config, { message: "dhcp, manual or IPv4/CIDR" }));
+export const ipv4 = () => string().check(regex(/^[0-9]{1,3}(\.[0-9]{1,3}){3}$/, { message: "an IPv4 address", abort: true }), refine(isIpv4, { message: "an IPv4 address" }));
 export const vmidRange = () => strictObject({ min: vmid(), max: vmid() }).check(refine((r) => r.min <= r.max, { message: "min must not exceed max" }));
