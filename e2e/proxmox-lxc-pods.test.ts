@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { totalmem } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../src/exec/run.js";
@@ -125,6 +126,7 @@ describe("a pod's sandbox as a Proxmox CT", () => {
     expect(conf).not.toMatch(/^net0:/m);
     expect(conf).not.toMatch(/^unprivileged: 1$/m); // Proxmox writes the key only for unprivileged CTs
     expect(conf).toMatch(/^hostname: web-pod$/m);
+    expect(conf).toMatch(new RegExp(`^memory: ${Math.floor(totalmem() / 1024 / 1024)}$`, "m")); // no pod-wide limit: the node's, not Proxmox's 512
     expect(conf).toMatch(/^tags: k8s;nexcage;ns-shop;pod-web-pod$/m);
     expect(conf).toMatch(/^description: nexcage OCI container pod-sb%0Apod%3A shop\/web-pod%0A/m);
 

@@ -1,3 +1,4 @@
+import { totalmem } from "node:os";
 import { readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { crashPoint } from "../../crash-point.js";
@@ -77,6 +78,7 @@ export class ProxmoxLxcBackend extends GuestBackend<LxcRef> {
       spec: req.bundle.spec,
       settings: s,
       unifiedCgroup: unifiedCgroupHost(),
+      hostMemoryMiB: Math.floor(totalmem() / 1024 / 1024),
       isDirectory: (p) => {
         try {
           return statSync(p).isDirectory();

@@ -31,6 +31,11 @@ export interface PlanInput {
   readonly attached?: boolean;
   /** The host's cgroups are v2 only (Proxmox VE 7+): which raw key opens a pod CT's devices cgroup. */
   readonly unifiedCgroup?: boolean;
+  /**
+   * The node's memory in MiB: a pod's CT whose sandbox names no memory limit gets it, so that Proxmox's
+   * default (512 MiB) does not cap every container of the pod (they are in the CT's cgroup).
+   */
+  readonly hostMemoryMiB?: number;
 }
 
 export interface Plan {
@@ -176,15 +181,21 @@ export function planContainer(input: PlanInput): Plan {
   if (joins.length > 0 && s.unprivileged) notes.push("the CT is privileged: its init joins namespaces of the host's user namespace");
   const netJoin = joins.find((j) => j.type === "network");
   const pod = podFacts(spec.annotations);
+  const isPodCt = pod.tags.length > 0 && joins.length > 0;
   // a CRI sandbox's containers are crun's, in cgroups under the CT's: a devices cgroup may not allow
   // more than its parent, so the CT's allows every device and crun applies each container's rules
-  if (pod.tags.length > 0 && joins.length > 0) {
+  if (isPodCt) {
     lxc.push(`${input.unifiedCgroup === true ? "lxc.cgroup2" : "lxc.cgroup"}.devices.allow: a`);
     notes.push("the pod's CT allows every device in its cgroup (its containers' own device rules are crun's)");
   }
 
   // resources
   opts.push(...resourceOptions(spec.linux?.resources, notes));
+  if (isPodCt && spec.linux?.resources?.memory?.limit === undefined && input.hostMemoryMiB !== undefined) {
+    // the CRI gives a sandbox no pod-wide limit; each container's own limit is its crun cgroup's
+    opts.push("--memory", String(input.hostMemoryMiB));
+    notes.push(`the pod's CT gets the node's memory (${input.hostMemoryMiB} MiB): its sandbox names no limit, and Proxmox's default would cap every container of the pod`);
+  }
 
   // network, storage, privileges
   // a process that joins another network namespace needs no interface of the CT's

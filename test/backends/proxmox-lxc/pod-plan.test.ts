@@ -106,6 +106,14 @@ describe("a CRI sandbox as an attached CT", () => {
     expect(planContainer(input(sandboxSpec(), { unifiedCgroup: true })).lxcLines).toContain("lxc.cgroup2.devices.allow: a");
   });
 
+  it("a pod's CT without a memory limit gets the node's memory (Proxmox's 512 MiB default would cap the whole pod); a limit, or a CT that is no pod, keeps the mapping", () => {
+    expect(opt(planContainer(input(sandboxSpec(), { hostMemoryMiB: 24_000 })), "--memory")).toBe("24000");
+    const limited = { ...sandboxSpec(), linux: { ...(sandboxSpec() as { linux: object }).linux, resources: { memory: { limit: 256 * 1024 * 1024 } } } };
+    expect(opt(planContainer(input(limited, { hostMemoryMiB: 24_000 })), "--memory")).toBe("256");
+    const plain = planContainer(input(sandboxSpec({ annotations: {} }), { hostMemoryMiB: 24_000 }));
+    expect(plain.createOptions).not.toContain("--memory");
+  });
+
   it("a container that is no sandbox gets no pod tags", () => {
     const q = planContainer(input(sandboxSpec({ annotations: { "io.kubernetes.cri.container-type": "container" } })));
     expect(opt(q, "--tags")).toBe("nexcage");
