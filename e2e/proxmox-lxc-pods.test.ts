@@ -314,4 +314,29 @@ describe("a hostNetwork pod's sandbox", () => {
     expect(sim.cts()).not.toContain(vmid);
     expect(isSameLiveProcess(c.pid, c.start)).toBe(false);
   });
+
+  it("hostPID (no pid entry): accepted for a sandbox, whose process keeps the CT's own pid namespace (its containers are crun's, in the host's); kill 9, delete leaves nothing", async () => {
+    const id = "pod-hostpid";
+    const b = cleanup.dir(
+      makeBundle(["sleep", "100000"], (s) => {
+        s["annotations"] = { "io.kubernetes.cri.container-type": "sandbox", "io.kubernetes.cri.sandbox-id": id, "io.kubernetes.cri.sandbox-name": "hostpid", "io.kubernetes.cri.sandbox-namespace": "kube-system" };
+        s["linux"].namespaces = [{ type: "ipc" }, { type: "uts" }, { type: "mount" }];
+        s["hostname"] = "hostpid";
+      }),
+    );
+    chmodSync(b, 0o755);
+    const c = await shimCreate(id, b);
+    const vmid = recordOf(id).nexcage.ref.vmid!;
+    const started = await n(["start", id]);
+    expect(started.code, started.stderr + textOr(c.err)).toBe(0);
+    const pid = (await stateOf(id)).pid;
+    expect(nsOf(pid, "pid")).not.toBe(nsOf(process.pid, "pid"));
+    expect(nsOf(pid, "net")).toBe(nsOf(process.pid, "net")); // no network entry either: the host's
+    expect((await n(["kill", id, "9"])).code).toBe(0);
+    expect(await waitFor(async () => c.exit() !== undefined, 30_000)).toBe(true);
+    expect(c.exit()).toBe(137);
+    expect((await n(["delete", id])).code).toBe(0);
+    expect(existsSync(join(root, id))).toBe(false);
+    expect(sim.cts()).not.toContain(vmid);
+  });
 });

@@ -184,6 +184,9 @@ export function planContainer(input: PlanInput): Plan {
   const isPodCt = pod.tags.length > 0 && joins.length > 0;
   // a CRI sandbox's containers are crun's, in cgroups under the CT's: a devices cgroup may not allow
   // more than its parent, so the CT's allows every device and crun applies each container's rules
+  if (isPodCt && !(spec.linux?.namespaces ?? []).some((n) => n.type === "pid")) {
+    notes.push("hostPID: the pod's containers share the host's pid namespace; the CT's init and its process keep the CT's own");
+  }
   if (isPodCt) {
     lxc.push(`${input.unifiedCgroup === true ? "lxc.cgroup2" : "lxc.cgroup"}.devices.allow: a`);
     notes.push("the pod's CT allows every device in its cgroup (its containers' own device rules are crun's)");

@@ -40,7 +40,7 @@ function refuse(what: string): never {
  * network, IPC or UTS namespace is joined, and so is the host's when the spec lists namespaces
  * without that type (hostNetwork, hostIPC); a pid or mount namespace can never be joined (the CT's
  * init cannot leave its own: setns(CLONE_NEWPID) only reaches descendants of the caller's), nor
- * shared with the host.
+ * shared with the host, except a CRI sandbox's hostPID (above).
  */
 export function namespaceJoins(spec: PlanSpec, attached: boolean): NamespaceJoin[] {
   const list = spec.linux?.namespaces;
@@ -54,7 +54,11 @@ export function namespaceJoins(spec: PlanSpec, attached: boolean): NamespaceJoin
   }
   const given = new Set(list.map((n) => n.type));
   if (!attached && !given.has("network")) refuse("sharing the host's network namespace");
-  for (const type of ["pid", "mount"]) if (!given.has(type)) refuse(`sharing the host's ${type} namespace`);
+  // hostPID of a CRI sandbox: its containers (crun's) get the host's pid namespace as asked; the
+  // CT's init and pause keep the CT's own, which the host's contains anyway
+  const hostPidPod = attached && spec.annotations?.[CRI_CONTAINER_TYPE] === "sandbox";
+  if (!given.has("pid") && !hostPidPod) refuse("sharing the host's pid namespace");
+  if (!given.has("mount")) refuse("sharing the host's mount namespace");
   // without the helper a CT has its own IPC and UTS namespaces, listed or not (as before)
   if (!attached) return joins;
   for (const type of JOINABLE) if (!given.has(type)) joins.push({ type, path: HOST_NAMESPACE[type], host: true });

@@ -130,12 +130,19 @@ describe("namespaceJoins", () => {
     ["uts and ipc by path", [{ type: "pid" }, { type: "mount" }, { type: "network" }, { type: "ipc", path: "/proc/9/ns/ipc" }, { type: "uts", path: "/proc/9/ns/uts" }], [{ type: "ipc", path: "/proc/9/ns/ipc" }, { type: "uts", path: "/proc/9/ns/uts" }]],
   ])("%s", (_name, ns, want) => expect(joins(ns)).toEqual(want));
 
+  it("hostPID of a sandbox: nothing joined for pid (its containers are crun's, in the host's); of a CT that is no sandbox: refused", () => {
+    const hostPid = [{ type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "network", path: NETNS }];
+    expect(joins(hostPid)).toEqual([{ type: "network", path: NETNS }]);
+    const plain = { ...withNamespaces(hostPid), annotations: { "io.kubernetes.cri.container-type": "container" } };
+    expect(() => namespaceJoins(parsePlanSpec(plain), true)).toThrowError(/cannot honour sharing the host's pid namespace/);
+    expect(() => joins(hostPid, false)).toThrowError(/joining an existing network namespace|sharing the host's pid namespace/);
+  });
+
   it("no namespaces listed: the CT's own, nothing joined", () => {
     expect(namespaceJoins(parsePlanSpec({ ...sandboxSpec(), linux: {} }), true)).toEqual([]);
   });
 
   it.each([
-    ["hostPID", [{ type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "network" }], true, /cannot honour sharing the host's pid namespace/],
     ["a pid namespace by path (shareProcessNamespace)", [{ type: "pid", path: "/proc/9/ns/pid" }, { type: "mount" }, { type: "network" }], true, /joining an existing pid namespace \(\/proc\/9\/ns\/pid\)/],
     ["a mount namespace by path", [{ type: "pid" }, { type: "mount", path: "/proc/9/ns/mnt" }, { type: "network" }], true, /joining an existing mount namespace/],
     ["a relative path", [{ type: "pid" }, { type: "mount" }, { type: "network", path: "netns" }], true, /network path "netns" is not an absolute path/],
