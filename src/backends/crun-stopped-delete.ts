@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { containerCgroupDirs } from "./cgroup-paths.js";
 import { sweepCgroups } from "./cgroup-sweep.js";
 import type { Handle } from "./contract.js";
+import { readCrunStateJson, runsHooks } from "./crun-state.js";
 import type { OciRef } from "./probe.js";
 
 /**
@@ -37,22 +38,10 @@ export function parseCrunStatus(doc: unknown): CrunStatus | undefined {
 export function deleteIsCgroupAndState(stateConfig: unknown, status: CrunStatus | undefined): boolean {
   if (status === undefined || status.systemd) return false;
   if (typeof stateConfig !== "object" || stateConfig === null || Array.isArray(stateConfig)) return false;
-  const spec = stateConfig as { hooks?: unknown; linux?: { namespaces?: unknown } };
-  if (spec.hooks !== undefined) {
-    if (typeof spec.hooks !== "object" || spec.hooks === null) return false;
-    const poststop = (spec.hooks as { poststop?: unknown }).poststop;
-    if (poststop !== undefined && !(Array.isArray(poststop) && poststop.length === 0)) return false;
-  }
+  if (runsHooks(stateConfig, "poststop")) return false;
+  const spec = stateConfig as { linux?: { namespaces?: unknown } };
   const ns = spec.linux?.namespaces;
   return Array.isArray(ns) && ns.some((n) => typeof n === "object" && n !== null && (n as { type?: unknown }).type === "pid" && (n as { path?: unknown }).path === undefined);
-}
-
-function readJson(path: string): unknown {
-  try {
-    return JSON.parse(readFileSync(path, "utf8"));
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -65,8 +54,8 @@ export async function deleteStoppedCrunContainer(h: Handle<OciRef>, systemdCgrou
   if (systemdCgroup || typeof root !== "string") return false;
   const stateDir = join(root, h.id);
   if (!existsSync(stateDir)) return true; // crun has nothing of it (its delete would not be called)
-  const status = parseCrunStatus(readJson(join(stateDir, "status")));
-  if (!deleteIsCgroupAndState(readJson(join(stateDir, "config.json")), status)) return false;
+  const status = parseCrunStatus(readCrunStateJson(stateDir, "status"));
+  if (!deleteIsCgroupAndState(readCrunStateJson(stateDir, "config.json"), status)) return false;
   if (status!.cgroupPath === "") return true;
   const dirs = containerCgroupDirs(readFileSync("/proc/self/mountinfo", "utf8"), readFileSync("/proc/self/cgroup", "utf8"), {
     id: h.id,

@@ -1,7 +1,8 @@
-import { closeSync, constants, fstatSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { OciRef } from "./probe.js";
 import type { Handle } from "./contract.js";
+import { readCrunStateJson, runsHooks } from "./crun-state.js";
 
 /**
  * crun's `start` (libcrun_container_start, crun 1.8): the created container's init waits, before it
@@ -17,20 +18,7 @@ export function startNeedsRuntime(stateConfig: unknown, env: NodeJS.ProcessEnv):
   // crun takes any NOTIFY_SOCKET it is given, even an empty one
   if (env["NOTIFY_SOCKET"] !== undefined) return true;
   if (typeof stateConfig !== "object" || stateConfig === null || Array.isArray(stateConfig)) return true;
-  const hooks = (stateConfig as { hooks?: unknown }).hooks;
-  if (hooks === undefined) return false;
-  if (typeof hooks !== "object" || hooks === null) return true;
-  const poststart = (hooks as { poststart?: unknown }).poststart;
-  return poststart !== undefined && !(Array.isArray(poststart) && poststart.length === 0);
-}
-
-/** The container's config as crun keeps it in its state (what its start reads the hooks from). */
-function stateConfig(stateDir: string): unknown {
-  try {
-    return JSON.parse(readFileSync(join(stateDir, "config.json"), "utf8"));
-  } catch {
-    return undefined; // unreadable: crun's own start says what is wrong
-  }
+  return runsHooks(stateConfig, "poststart");
 }
 
 /**
@@ -42,7 +30,7 @@ export function startThroughExecFifo(h: Handle<OciRef>, env: NodeJS.ProcessEnv =
   const root: unknown = h.ref.root;
   if (typeof root !== "string") return false;
   const stateDir = join(root, h.id);
-  if (startNeedsRuntime(stateConfig(stateDir), env)) return false;
+  if (startNeedsRuntime(readCrunStateJson(stateDir, "config.json"), env)) return false;
   const fifo = join(stateDir, "exec.fifo");
   let fd: number;
   try {
