@@ -287,17 +287,23 @@ describe("a pod's sandbox as a Proxmox CT", () => {
 });
 
 describe("a hostNetwork pod's sandbox", () => {
-  it("no network and no uts entry: its process is in the host's network and UTS namespaces (the proxy's own), the CT's own IPC; kill 9, delete leaves nothing", async () => {
-    const id = "pod-hostnet";
+  /** A kube-system sandbox of `sleep` with these namespaces (the host's for the types left out), created as the shim does. */
+  async function createHostSandbox(id: string, name: string, namespaces: Array<{ type: string }>, hostname?: string) {
     const b = cleanup.dir(
       makeBundle(["sleep", "100000"], (s) => {
-        s["annotations"] = { "io.kubernetes.cri.container-type": "sandbox", "io.kubernetes.cri.sandbox-id": id, "io.kubernetes.cri.sandbox-name": "hostnet", "io.kubernetes.cri.sandbox-namespace": "kube-system" };
-        s["linux"].namespaces = [{ type: "pid" }, { type: "ipc" }, { type: "mount" }];
-        delete s["hostname"];
+        s["annotations"] = { "io.kubernetes.cri.container-type": "sandbox", "io.kubernetes.cri.sandbox-id": id, "io.kubernetes.cri.sandbox-name": name, "io.kubernetes.cri.sandbox-namespace": "kube-system" };
+        s["linux"].namespaces = namespaces;
+        if (hostname === undefined) delete s["hostname"];
+        else s["hostname"] = hostname;
       }),
     );
     chmodSync(b, 0o755);
-    const c = await shimCreate(id, b);
+    return shimCreate(id, b);
+  }
+
+  it("no network and no uts entry: its process is in the host's network and UTS namespaces (the proxy's own), the CT's own IPC; kill 9, delete leaves nothing", async () => {
+    const id = "pod-hostnet";
+    const c = await createHostSandbox(id, "hostnet", [{ type: "pid" }, { type: "ipc" }, { type: "mount" }]);
     const vmid = recordOf(id).nexcage.ref.vmid!;
     expect((await sim.pct(["config", String(vmid)])).stdout).not.toMatch(/^net0:/m);
     const started = await n(["start", id]);
@@ -317,15 +323,7 @@ describe("a hostNetwork pod's sandbox", () => {
 
   it("hostPID (no pid entry): accepted for a sandbox, whose process keeps the CT's own pid namespace (its containers are crun's, in the host's); kill 9, delete leaves nothing", async () => {
     const id = "pod-hostpid";
-    const b = cleanup.dir(
-      makeBundle(["sleep", "100000"], (s) => {
-        s["annotations"] = { "io.kubernetes.cri.container-type": "sandbox", "io.kubernetes.cri.sandbox-id": id, "io.kubernetes.cri.sandbox-name": "hostpid", "io.kubernetes.cri.sandbox-namespace": "kube-system" };
-        s["linux"].namespaces = [{ type: "ipc" }, { type: "uts" }, { type: "mount" }];
-        s["hostname"] = "hostpid";
-      }),
-    );
-    chmodSync(b, 0o755);
-    const c = await shimCreate(id, b);
+    const c = await createHostSandbox(id, "hostpid", [{ type: "ipc" }, { type: "uts" }, { type: "mount" }], "hostpid");
     const vmid = recordOf(id).nexcage.ref.vmid!;
     const started = await n(["start", id]);
     expect(started.code, started.stderr + textOr(c.err)).toBe(0);
