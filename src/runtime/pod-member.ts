@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from "../errors.js";
 import type { MemberPlacement } from "../backends/contract.js";
+import { CRI_CONTAINER_TYPE, CRI_SANDBOX_ID } from "../oci/cri-annotations.js";
 
 /**
  * Pure: a Kubernetes pod's container (not its sandbox) whose sandbox runs on a backend with
@@ -7,13 +8,11 @@ import type { MemberPlacement } from "../backends/contract.js";
  * the namespaces and the cgroup the backend names (docs/backends/proxmox-lxc-pods.md).
  */
 
-const CONTAINER_TYPE = "io.kubernetes.cri.container-type";
-const SANDBOX_ID = "io.kubernetes.cri.sandbox-id";
 
 /** The sandbox id of a pod's container (CRI annotations); undefined for a sandbox or any other container. */
 export function podSandboxOf(annotations: Readonly<Record<string, string>>): string | undefined {
-  if (annotations[CONTAINER_TYPE] !== "container") return undefined;
-  const id = annotations[SANDBOX_ID];
+  if (annotations[CRI_CONTAINER_TYPE] !== "container") return undefined;
+  const id = annotations[CRI_SANDBOX_ID];
   return id !== undefined && id !== "" ? id : undefined;
 }
 

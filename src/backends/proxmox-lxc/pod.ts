@@ -1,5 +1,6 @@
 import { InvalidArgumentError, UnsupportedError } from "../../errors.js";
 import type { PlanSpec } from "../proxmox/plan-spec.js";
+import { CRI_CONTAINER_TYPE, CRI_SANDBOX_NAME, CRI_SANDBOX_NAMESPACE } from "../../oci/cri-annotations.js";
 
 /**
  * Pure mappings for a CT that is a Kubernetes pod's sandbox (docs/backends/proxmox-lxc-pods.md):
@@ -7,11 +8,6 @@ import type { PlanSpec } from "../proxmox/plan-spec.js";
  * and which sysctls go to the pod's network namespace.
  */
 
-/** The annotations containerd's CRI puts in every spec of a pod. */
-export const CRI_CONTAINER_TYPE = "io.kubernetes.cri.container-type";
-export const CRI_SANDBOX_ID = "io.kubernetes.cri.sandbox-id";
-export const CRI_SANDBOX_NAME = "io.kubernetes.cri.sandbox-name";
-export const CRI_SANDBOX_NAMESPACE = "io.kubernetes.cri.sandbox-namespace";
 
 /** The namespaces the CT's helper can join before it forks the process (setns in the CT's init). */
 export type JoinableNamespace = "network" | "ipc" | "uts";
