@@ -8,7 +8,6 @@ import { CRI_CONTAINER_TYPE, CRI_SANDBOX_NAME, CRI_SANDBOX_NAMESPACE } from "../
  * and which sysctls go to the pod's network namespace.
  */
 
-
 /** The namespaces the CT's helper can join before it forks the process (setns in the CT's init). */
 export type JoinableNamespace = "network" | "ipc" | "uts";
 const JOINABLE: readonly JoinableNamespace[] = ["network", "ipc", "uts"];
